@@ -1,0 +1,28 @@
+//! Airlock core: the live-update engine. Invariant: no FFI types in this crate's API; every public operation is
+//! synchronous, thread-safe, and leaves the previously serving bundle untouched when it fails.
+
+pub mod agent;
+pub mod boot;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod envelope;
+pub mod error;
+pub mod events;
+pub mod fsutil;
+pub mod http;
+pub mod install;
+pub mod layout;
+pub mod release;
+pub mod semver;
+pub mod store;
+pub mod unpack;
+
+// pub use agent::Agent;
+pub use clock::{Clock, ManualClock, SystemClock};
+// pub use config::{Config, DeviceFacts, PluginConfig};
+pub use error::{Error, ErrorKind, Result};
+pub use events::{BundleInfo, BundleStatus, Cancel, Event, EventSink, Launch, NoopSink};
+
+/// Version of the agent, reported as `getPluginVersion()` and sent to servers.
+pub const PLUGIN_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,1 @@
+//! Zip crafting, including hostile archives (stub).
