@@ -1,1 +1,168 @@
-//! layout (stub)
+//! On-disk layout under `<dataDir>/airlock/`. Invariant: every path the engine touches is derived here, and a
+//! staging directory is either owned by a live installer (its lock is held) or garbage that `sweep` removes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::fsutil::{self, FileLock};
+
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    /// The agent's root for a shell-given data directory.
+    pub fn new(data_dir: &Path) -> Layout {
+        Layout { root: data_dir.join("airlock") }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn db(&self) -> PathBuf {
+        self.root.join("state.sqlite3")
+    }
+    pub fn lock(&self) -> PathBuf {
+        self.root.join("lock")
+    }
+    pub fn bundles(&self) -> PathBuf {
+        self.root.join("bundles")
+    }
+    pub fn bundle(&self, id: &str) -> PathBuf {
+        self.bundles().join(id)
+    }
+    pub fn staging(&self) -> PathBuf {
+        self.root.join("staging")
+    }
+    pub fn downloads(&self) -> PathBuf {
+        self.root.join("downloads")
+    }
+    pub fn objects(&self) -> PathBuf {
+        self.root.join("objects")
+    }
+
+    /// Paths of one download, keyed by a stable key (so a later attempt resumes it).
+    pub fn download(&self, key: &str) -> DownloadPaths {
+        let d = self.downloads();
+        DownloadPaths {
+            part: d.join(format!("{key}.part")),
+            sidecar: d.join(format!("{key}.json")),
+            plain: d.join(format!("{key}.zip")),
+            lock: d.join(format!("{key}.lock")),
+        }
+    }
+
+    /// Creates the directory skeleton (idempotent, durable).
+    pub fn ensure(&self) -> Result<()> {
+        for d in [self.root.clone(), self.bundles(), self.staging(), self.downloads(), self.objects()] {
+            if !d.is_dir() {
+                fs::create_dir_all(&d).map_err(|e| Error::io(format!("create {}", d.display()), e))?;
+                if let Some(p) = d.parent() {
+                    fsutil::sync_dir(p)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh staging directory owned by this installer until dropped or published.
+    pub fn new_staging(&self) -> Result<Staging> {
+        let name = fsutil::random_id(16)?;
+        let lock_path = self.staging().join(format!("{name}.lock"));
+        let lock = FileLock::try_exclusive(&lock_path)?
+            .ok_or_else(|| Error::Storage("staging lock unexpectedly busy".into()))?;
+        let dir = self.staging().join(&name);
+        fs::create_dir(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+        Ok(Staging { dir, lock_path, _lock: lock, published: false })
+    }
+
+    /// Removes staging directories whose installer is gone (its lock is free) and plaintext leftovers in
+    /// `downloads/` whose download lock is free. Returns how many entries were removed.
+    pub fn sweep(&self) -> Result<usize> {
+        let mut removed = 0;
+        let Ok(entries) = fs::read_dir(self.staging()) else { return Ok(0) };
+        let mut names: Vec<String> =
+            entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        for name in names {
+            let stem = name.strip_suffix(".lock").unwrap_or(&name).to_string();
+            let lock_path = self.staging().join(format!("{stem}.lock"));
+            let Some(_held) = FileLock::try_exclusive(&lock_path)? else { continue };
+            let dir = self.staging().join(&stem);
+            if dir.exists() {
+                fsutil::remove_path(&dir)?;
+                removed += 1;
+            }
+            fsutil::remove_path(&lock_path)?;
+        }
+        if let Ok(entries) = fs::read_dir(self.downloads()) {
+            for e in entries.filter_map(|e| e.ok()) {
+                let p = e.path();
+                if p.extension().is_some_and(|x| x == "zip") {
+                    let lock = p.with_extension("lock");
+                    if let Some(_held) = FileLock::try_exclusive(&lock)? {
+                        fsutil::remove_path(&p)?;
+                        removed += 1;
+                    }
+                }
+            }
+        }
+        if removed > 0 {
+            fsutil::sync_dir(&self.staging())?;
+        }
+        Ok(removed)
+    }
+
+    /// Names of the entries in `staging/` (directories and lock files), for checks and tests.
+    pub fn staging_entries(&self) -> Vec<String> {
+        fs::read_dir(self.staging())
+            .map(|it| it.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Paths belonging to one resumable download.
+#[derive(Debug, Clone)]
+pub struct DownloadPaths {
+    pub part: PathBuf,
+    pub sidecar: PathBuf,
+    pub plain: PathBuf,
+    pub lock: PathBuf,
+}
+
+/// A staging directory: removed on drop unless published.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+    lock_path: PathBuf,
+    _lock: FileLock,
+    published: bool,
+}
+
+impl Staging {
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes the tree durable and renames it to `target` (which must not exist), then syncs target's parent.
+    pub fn publish(mut self, target: &Path) -> Result<()> {
+        fsutil::sync_tree(&self.dir)?;
+        fs::rename(&self.dir, target).map_err(|e| Error::io(format!("publish {}", target.display()), e))?;
+        self.published = true;
+        if let Some(parent) = target.parent() {
+            fsutil::sync_dir(parent)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.published {
+            let _ = fsutil::remove_path(&self.dir);
+        }
+        let _ = fs::remove_file(&self.lock_path);
+    }
+}
