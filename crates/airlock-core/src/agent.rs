@@ -1,1 +1,294 @@
-//! agent (stub)
+//! The facade: the public API of DESIGN §8 composed from the modules. Invariant: every state change runs under
+//! the in-process mutex and the cross-process `flock`, in one SQLite transaction, and events are delivered only
+//! after the change is durable.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::boot::{self, BootCtx, Outcome, Ready};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::envelope::TrustedKeys;
+use crate::error::{Error, Result};
+use crate::events::{BUILTIN_ID, BundleInfo, BundleStatus, Event, EventSink, Launch};
+use crate::fsutil::{self, FileLock};
+use crate::http::{Http, HttpOptions};
+use crate::layout::Layout;
+use crate::store::{self, Store};
+
+pub use crate::install::DownloadRequest;
+
+/// Live-update agent. One per app process; cheap to share behind an `Arc`.
+pub struct Agent {
+    pub(crate) config: Config,
+    pub(crate) layout: Layout,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) http: Http,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) events: Arc<dyn EventSink>,
+    pub(crate) trusted: TrustedKeys,
+}
+
+/// `current()`: the serving bundle and the builtin (native) version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Current {
+    pub bundle: BundleInfo,
+    pub native: String,
+}
+
+impl Agent {
+    /// Opens the agent on its data directory: creates the layout, opens and migrates the database, and sweeps
+    /// what a crash may have left (staging trees, plaintext temporaries, published trees with no row).
+    pub fn open(config: Config, events: Arc<dyn EventSink>, clock: Arc<dyn Clock>) -> Result<Agent> {
+        Self::open_with_http(config, events, clock, HttpOptions::default())
+    }
+
+    /// `open` with explicit HTTP options (tests: watchdog thresholds, extra CAs).
+    pub fn open_with_http(
+        config: Config,
+        events: Arc<dyn EventSink>,
+        clock: Arc<dyn Clock>,
+        mut http: HttpOptions,
+    ) -> Result<Agent> {
+        let layout = Layout::new(&config.device.data_dir);
+        layout.ensure()?;
+        let trusted = TrustedKeys::new(&config.plugin.trusted_keys)?;
+        http.response_timeout_ms = config.plugin.response_timeout_ms;
+        http.allow_insecure_http = config.plugin.allow_insecure_http;
+        if http.user_agent.is_empty() {
+            http.user_agent = format!("airlock/{} ({})", crate::PLUGIN_VERSION, config.device.platform);
+        }
+        let http = Http::new(http)?;
+        let store = {
+            let _lock = FileLock::exclusive(&layout.lock())?;
+            let store = Store::open(&layout.db())?;
+            layout.sweep()?;
+            sweep_orphan_trees(&store, &layout)?;
+            store
+        };
+        Ok(Agent { config, layout, store: Mutex::new(store), http, clock, events, trusted })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        self.events.on_event(event);
+    }
+
+    /// Runs one boot transition under both locks, then deletes trees and delivers events after the commit.
+    fn transition<T>(&self, f: impl FnOnce(&rusqlite::Connection, &BootCtx<'_>) -> Result<Outcome<T>>) -> Result<T> {
+        let out = {
+            let mut store = self.store();
+            let _lock = FileLock::exclusive(&self.layout.lock())?;
+            let ctx = BootCtx { config: &self.config, layout: &self.layout, now_ms: self.clock.now_ms() };
+            store.write(|tx| f(tx, &ctx))?
+        };
+        for dir in &out.remove {
+            if let Err(e) = fsutil::remove_path(dir) {
+                log::warn!("could not remove {}: {e} (it will be swept at next start)", dir.display());
+            }
+        }
+        if out.purge_downloads {
+            let _ = fsutil::remove_path(&self.layout.downloads());
+            let _ = self.layout.ensure();
+        }
+        for e in out.events {
+            self.emit(e);
+        }
+        Ok(out.value)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection, &BootCtx<'_>) -> Result<T>) -> Result<T> {
+        let store = self.store();
+        let ctx = BootCtx { config: &self.config, layout: &self.layout, now_ms: self.clock.now_ms() };
+        f(store.read(), &ctx)
+    }
+
+    /// Called by the shell right before it points the WebView at a bundle. Returns what to load and its token.
+    pub fn launch(&self) -> Result<Launch> {
+        self.transition(boot::launch)
+    }
+
+    /// JS `notifyAppReady()`: blesses the bundle of the load that `token` belongs to; stale tokens are ignored.
+    pub fn notify_app_ready(&self, token: &str) -> Result<Ready> {
+        self.transition(|c, ctx| boot::notify_app_ready(c, ctx, token))
+    }
+
+    /// The shell's ready timer fired: roll back now. `Some(launch)` is what to load instead.
+    pub fn ready_timeout(&self, token: &str) -> Result<Option<Launch>> {
+        self.transition(|c, ctx| boot::ready_timeout(c, ctx, token))
+    }
+
+    /// JS `next({id})`: queue a bundle for the next launch / reload.
+    pub fn set_next(&self, id: &str) -> Result<BundleInfo> {
+        self.transition(|c, ctx| {
+            let info = self.usable_info(c, ctx, id)?;
+            let mut st = store::load_state(c)?;
+            st.next = Some(id.to_string());
+            store::save_state(c, &st)?;
+            let mut out = Outcome { value: info.clone(), events: Vec::new(), remove: Vec::new(), purge_downloads: false };
+            out.events.push(Event::SetNext { bundle: info });
+            Ok(out)
+        })
+    }
+
+    /// JS `set({id})`: make the bundle current now; the shell loads the returned launch.
+    pub fn set_current(&self, id: &str) -> Result<Launch> {
+        self.transition(|c, ctx| {
+            self.usable_info(c, ctx, id)?;
+            let mut st = store::load_state(c)?;
+            st.next = Some(id.to_string());
+            store::save_state(c, &st)?;
+            boot::launch(c, ctx)
+        })
+    }
+
+    /// JS `reload()`: apply a queued bundle if any, else reload the current one.
+    pub fn reload(&self) -> Result<Launch> {
+        self.launch()
+    }
+
+    /// JS `reset({toLastSuccessful})`: back to builtin, or to the last bundle that reached ready.
+    pub fn reset(&self, to_last_good: bool) -> Result<Launch> {
+        self.transition(|c, ctx| {
+            let mut st = store::load_state(c)?;
+            st.current = if to_last_good { st.last_good.clone() } else { BUILTIN_ID.to_string() };
+            st.next = None;
+            if !to_last_good {
+                st.last_good = BUILTIN_ID.to_string();
+            }
+            st.booting = None;
+            store::save_state(c, &st)?;
+            let mut out = boot::launch(c, ctx)?;
+            out.events.push(Event::Set { bundle: out.value.bundle.clone() });
+            Ok(out)
+        })
+    }
+
+    /// JS `current()`.
+    pub fn current(&self) -> Result<Current> {
+        self.read(|c, ctx| {
+            let st = store::load_state(c)?;
+            let bundle = boot::bundle_info(c, ctx, &st.current)?.unwrap_or_else(|| boot::builtin_info(ctx.config));
+            Ok(Current { bundle, native: self.config.builtin_version().to_string() })
+        })
+    }
+
+    /// JS `list()`: downloaded bundles still on disk.
+    pub fn list(&self) -> Result<Vec<BundleInfo>> {
+        self.read(|c, _| {
+            Ok(store::list_bundles(c)?
+                .into_iter()
+                .filter(|r| r.status != BundleStatus::Deleted && self.layout.bundle(&r.id).is_dir())
+                .map(|r| boot::row_info(&r))
+                .collect())
+        })
+    }
+
+    /// JS `delete({id})`: refuses the builtin, the current and the queued bundle.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        self.transition(|c, _ctx| {
+            let st = store::load_state(c)?;
+            if id == BUILTIN_ID {
+                return Err(Error::InvalidRequest("the builtin bundle cannot be deleted".into()));
+            }
+            if id == st.current || st.booting.as_ref().is_some_and(|b| b.bundle == id) {
+                return Err(Error::InvalidRequest(format!("bundle {id} is in use; set another bundle first")));
+            }
+            if st.next.as_deref() == Some(id) {
+                return Err(Error::InvalidRequest(format!("bundle {id} is queued as next; queue another first")));
+            }
+            let row = store::get_bundle(c, id)?
+                .filter(|r| r.status != BundleStatus::Deleted)
+                .ok_or_else(|| Error::InvalidRequest(format!("no bundle with id {id}")))?;
+            store::set_status(c, &row.id, BundleStatus::Deleted)?;
+            if st.last_good == id {
+                let mut st = st.clone();
+                st.last_good = BUILTIN_ID.into();
+                store::save_state(c, &st)?;
+            }
+            Ok(Outcome { value: (), events: Vec::new(), remove: vec![self.layout.bundle(id)], purge_downloads: false })
+        })
+    }
+
+    /// JS `getNextBundle()`.
+    pub fn next_bundle(&self) -> Result<Option<BundleInfo>> {
+        self.read(|c, ctx| match store::load_state(c)?.next {
+            Some(id) => boot::bundle_info(c, ctx, &id),
+            None => Ok(None),
+        })
+    }
+
+    /// JS `getFailedUpdate()`: the last rolled-back bundle, cleared once read.
+    pub fn take_failed_update(&self) -> Result<Option<BundleInfo>> {
+        self.transition(|c, ctx| {
+            let mut st = store::load_state(c)?;
+            let value = match st.failed_update.take() {
+                Some(id) => {
+                    store::save_state(c, &st)?;
+                    boot::bundle_info(c, ctx, &id)?
+                }
+                None => None,
+            };
+            Ok(Outcome { value, events: Vec::new(), remove: Vec::new(), purge_downloads: false })
+        })
+    }
+
+    /// JS `getBuiltinVersion()`.
+    pub fn builtin_version(&self) -> String {
+        self.config.builtin_version().to_string()
+    }
+
+    /// Path the shell serves for a bundle id.
+    pub fn bundle_path(&self, id: &str) -> PathBuf {
+        if id == BUILTIN_ID { self.config.device.builtin_dir.clone() } else { self.layout.bundle(id) }
+    }
+
+    /// `PRAGMA integrity_check` of the state database (`"ok"` when healthy).
+    pub fn integrity_check(&self) -> Result<String> {
+        self.store().integrity_check()
+    }
+
+    fn usable_info(&self, c: &rusqlite::Connection, ctx: &BootCtx<'_>, id: &str) -> Result<BundleInfo> {
+        let info = boot::bundle_info(c, ctx, id)?.ok_or_else(|| Error::InvalidRequest(format!("no bundle with id {id}")))?;
+        match info.status {
+            BundleStatus::Pending | BundleStatus::Success if info.is_builtin() || self.layout.bundle(id).is_dir() => Ok(info),
+            BundleStatus::Error => Err(Error::InvalidRequest(format!(
+                "bundle {id} failed before and is blocklisted; publish a fixed version"
+            ))),
+            _ => Err(Error::InvalidRequest(format!("bundle {id} is not installed"))),
+        }
+    }
+}
+
+/// Published trees with no live row (a crash between rename and commit, or after a delete's commit) are removed.
+fn sweep_orphan_trees(store: &Store, layout: &Layout) -> Result<()> {
+    let rows = store::list_bundles(store.read())?;
+    let Ok(entries) = std::fs::read_dir(layout.bundles()) else { return Ok(()) };
+    let mut removed = false;
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let live = rows.iter().any(|r| {
+            r.id == name && matches!(r.status, BundleStatus::Pending | BundleStatus::Success | BundleStatus::Error)
+        });
+        if !live {
+            log::info!("removing orphan bundle tree {name}");
+            fsutil::remove_path(&e.path())?;
+            removed = true;
+        }
+    }
+    if removed {
+        fsutil::sync_dir(&layout.bundles())?;
+    }
+    Ok(())
+}

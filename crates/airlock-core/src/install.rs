@@ -1,1 +1,369 @@
-//! install (stub)
+//! The install pipeline: resolve → download → hash → decrypt → unpack → fsync → rename → one transaction.
+//! Invariant: a failure at any step leaves the serving state untouched, removes staging, and keeps only a
+//! resumable partial download (and only when the failure was transient).
+
+use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter};
+
+use crate::agent::Agent;
+use crate::crypto;
+use crate::envelope;
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::{BundleInfo, BundleStatus, Cancel, Event};
+use crate::fsutil::{self, FileLock};
+use crate::http::DownloadSpec;
+use crate::layout::DownloadPaths;
+use crate::release::{Encryption, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
+use crate::store::{self, BundleRow};
+use crate::unpack::{self, FileEntry, Limits};
+use crate::boot;
+
+/// JS `download({url, version, checksum?, sessionKey?})`, or a signed release manifest URL.
+#[derive(Debug, Clone, Default)]
+pub struct DownloadRequest {
+    pub url: Option<String>,
+    pub version: Option<String>,
+    /// SHA-256 (hex) of the bundle as served.
+    pub checksum: Option<String>,
+    /// Capgo's RSA session key (Capgo-encrypted bundles): not supported yet.
+    pub session_key: Option<String>,
+    /// URL of a signed release manifest (`airlock.release.v1` envelope).
+    pub manifest_url: Option<String>,
+}
+
+/// A resolved offer: everything the pipeline needs to fetch and check one bundle.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub url: String,
+    pub version: String,
+    pub sha256: Option<String>,
+    pub size: Option<u64>,
+    pub encryption: Option<Encryption>,
+    pub files: Option<Vec<FileEntry>>,
+    pub release: Option<u64>,
+    pub link: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// Largest manifest document accepted.
+const MAX_MANIFEST_BYTES: u64 = 32 << 20;
+/// Hard cap on an unsigned download's size.
+const MAX_UNSIGNED_BYTES: u64 = 1 << 30;
+
+impl Agent {
+    /// Downloads, verifies and unpacks a bundle without activating it. Emits `download` progress by bytes,
+    /// then `downloadComplete` + `updateAvailable`, or `downloadFailed`.
+    pub fn download(&self, req: &DownloadRequest, cancel: &Cancel) -> Result<BundleInfo> {
+        let version = req.version.clone().unwrap_or_default();
+        let result = self.resolve(req, cancel).and_then(|offer| self.install(&offer, cancel));
+        if let Err(e) = &result {
+            self.emit(Event::DownloadFailed { version, reason: e.to_string() });
+        }
+        result
+    }
+
+    /// Turns a request into an offer, verifying the signed manifest when there is one.
+    pub fn resolve(&self, req: &DownloadRequest, cancel: &Cancel) -> Result<Offer> {
+        if req.session_key.as_deref().is_some_and(|s| !s.is_empty()) {
+            return Err(Error::rejected(
+                "unsupported_encryption",
+                "Capgo sessionKey (RSA/AES) bundles are not supported; publish with `airlock release --encrypt`",
+            ));
+        }
+        if let Some(manifest_url) = &req.manifest_url {
+            return self.resolve_manifest(manifest_url, cancel);
+        }
+        if !self.trusted.is_empty() {
+            return Err(Error::rejected(
+                "unsigned",
+                "this app only installs signed bundles (trustedKeys is set); publish with `airlock release` and \
+                 download with the signed manifest URL",
+            ));
+        }
+        let url = req.url.clone().ok_or_else(|| Error::InvalidRequest("download needs a url or a manifest".into()))?;
+        let version =
+            req.version.clone().ok_or_else(|| Error::InvalidRequest("download needs a version".into()))?;
+        let sha256 = match &req.checksum {
+            Some(c) if !c.is_empty() => {
+                let c = c.trim().to_ascii_lowercase();
+                if c.len() != 64 || !c.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(Error::InvalidRequest(format!(
+                        "checksum \"{c}\" is not a SHA-256 hex digest (64 hex digits)"
+                    )));
+                }
+                Some(c)
+            }
+            _ => None,
+        };
+        Ok(Offer {
+            url,
+            version,
+            sha256,
+            size: None,
+            encryption: None,
+            files: None,
+            release: None,
+            link: None,
+            comment: None,
+        })
+    }
+
+    fn resolve_manifest(&self, manifest_url: &str, cancel: &Cancel) -> Result<Offer> {
+        let raw = self.http.get_bytes(manifest_url, MAX_MANIFEST_BYTES, cancel)?;
+        if self.trusted.is_empty() {
+            return Err(Error::Config(
+                "a signed manifest was given but no trustedKeys are configured to verify it; add the publisher's \
+                 public key to CapacitorUpdater.trustedKeys"
+                    .into(),
+            ));
+        }
+        let payload =
+            envelope::verify(&raw, RELEASE_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
+        let m = ReleaseManifest::parse(&payload)?;
+        let d = &self.config.device;
+        m.check_for_device(self.config.app_id(), &d.platform, &d.native_version)?;
+        let url = join_url(manifest_url, &m.bundle.url)?;
+        let meta = m.metadata.clone().unwrap_or_default();
+        Ok(Offer {
+            url,
+            version: m.version.clone(),
+            sha256: Some(m.bundle.sha256.clone()),
+            size: Some(m.bundle.size),
+            encryption: m.bundle.encryption.clone(),
+            files: Some(m.files),
+            release: Some(m.release),
+            link: meta.link,
+            comment: meta.comment,
+        })
+    }
+
+    /// Runs the pipeline for a resolved offer.
+    pub fn install(&self, offer: &Offer, cancel: &Cancel) -> Result<BundleInfo> {
+        // Refuse early: blocklisted, already installed, not enough space.
+        {
+            let store = self.store();
+            if let Some(why) = store::blocklisted(store.read(), offer.sha256.as_deref(), offer.release)? {
+                return Err(blocked(&offer.version, &why));
+            }
+            if let Some(sha) = &offer.sha256
+                && let Some(row) = store::find_by_checksum(store.read(), sha)?
+                && self.layout.bundle(&row.id).is_dir()
+            {
+                return Ok(boot::row_info(&row));
+            }
+        }
+        if offer.encryption.is_some() && self.config.plugin.encryption_key.is_none() {
+            return Err(Error::rejected(
+                "wrong_key",
+                "the bundle is encrypted but the app has no encryptionKey configured",
+            ));
+        }
+        if let Some(size) = offer.size {
+            let unpacked = offer.files.as_ref().map(|f| f.iter().map(|e| e.size).sum::<u64>()).unwrap_or(size);
+            self.require_space(size.saturating_mul(2).saturating_add(unpacked))?;
+        }
+        self.http.check_url(&offer.url)?;
+        let key = download_key(offer);
+        let paths = self.layout.download(&key);
+        let _dl_lock = FileLock::try_exclusive(&paths.lock)?.ok_or_else(|| {
+            Error::InvalidRequest(format!("{} is already being downloaded by another call", offer.version))
+        })?;
+        let result = self.fetch_and_unpack(offer, &paths, cancel);
+        match &result {
+            Ok(_) => {
+                for p in [&paths.part, &paths.sidecar, &paths.plain] {
+                    let _ = fsutil::remove_path(p);
+                }
+            }
+            Err(e) => {
+                let _ = fsutil::remove_path(&paths.plain);
+                if e.kind() != ErrorKind::Transient && e.kind() != ErrorKind::Cancelled {
+                    let _ = fsutil::remove_path(&paths.part);
+                    let _ = fsutil::remove_path(&paths.sidecar);
+                }
+            }
+        }
+        let _ = fsutil::remove_path(&paths.lock);
+        result
+    }
+
+    fn fetch_and_unpack(&self, offer: &Offer, paths: &DownloadPaths, cancel: &Cancel) -> Result<BundleInfo> {
+        let mut progress = Progress::new(self, offer);
+        let spec = DownloadSpec {
+            url: &offer.url,
+            part_path: &paths.part,
+            sidecar_path: &paths.sidecar,
+            expected_sha256: offer.sha256.as_deref(),
+            expected_size: offer.size,
+            max_bytes: offer.size.unwrap_or(MAX_UNSIGNED_BYTES),
+        };
+        let got = self.http.download(&spec, cancel, &mut |done, total| progress.download(done, total))?;
+        // The served bytes are checked before anything parses or decrypts them.
+        if let Some(expected) = &offer.sha256
+            && &got.sha256 != expected
+        {
+            return Err(Error::rejected(
+                "checksum_mismatch",
+                format!("bundle sha256 is {} but {expected} was expected; the bundle is corrupt", got.sha256),
+            ));
+        }
+        if let Some(why) = store::blocklisted(self.store().read(), Some(&got.sha256), None)? {
+            return Err(blocked(&offer.version, &why));
+        }
+        if offer.size.is_none() {
+            self.require_space(got.size.saturating_mul(3))?;
+        }
+        let zip_path = match &offer.encryption {
+            None => paths.part.clone(),
+            Some(enc) => {
+                self.decrypt_to(enc, paths, cancel)?;
+                paths.plain.clone()
+            }
+        };
+        cancel.check()?;
+        let staging = self.layout.new_staging()?;
+        let limits = Limits {
+            max_total_bytes: offer.files.as_ref().map(|f| f.iter().map(|e| e.size).sum()).unwrap_or(4 << 30),
+            ..Limits::default()
+        };
+        let files =
+            unpack::unpack(&zip_path, staging.path(), &limits, offer.files.as_deref(), cancel, &mut |n| {
+                progress.unpack(n)
+            })?;
+        cancel.check()?;
+        let files_json = serde_json::to_string(&files)
+            .map_err(|e| Error::Storage(format!("could not record the file list: {e}")))?;
+        let row = BundleRow {
+            id: fsutil::random_id(10)?,
+            version: offer.version.clone(),
+            checksum: got.sha256.clone(),
+            status: BundleStatus::Pending,
+            downloaded_ms: self.clock.now_ms(),
+            link: offer.link.clone(),
+            comment: offer.comment.clone(),
+            release: offer.release,
+            file_count: files.len() as u64,
+            total_size: files.iter().map(|f| f.size).sum(),
+            verified: false,
+            boot_failures: 0,
+        };
+        {
+            let mut store = self.store();
+            let _lock = FileLock::exclusive(&self.layout.lock())?;
+            staging.publish(&self.layout.bundle(&row.id))?;
+            let event_id = fsutil::random_id(20)?;
+            let now = self.clock.now_ms();
+            store.write(|tx| {
+                store::insert_bundle(tx, &row, &files_json)?;
+                store::queue_event(tx, &event_id, now, "download_complete", &row.version, None, None)
+            })?;
+        }
+        let info = boot::row_info(&row);
+        self.emit(Event::Download { percent: 100, bundle: info.clone() });
+        self.emit(Event::DownloadComplete { bundle: info.clone() });
+        self.emit(Event::UpdateAvailable { bundle: info.clone() });
+        Ok(info)
+    }
+
+    fn decrypt_to(&self, enc: &Encryption, paths: &DownloadPaths, cancel: &Cancel) -> Result<()> {
+        let key = self.config.plugin.encryption_key.as_ref().ok_or_else(|| {
+            Error::rejected("wrong_key", "the bundle is encrypted but the app has no encryptionKey configured")
+        })?;
+        let bundle_key = crypto::unwrap_key(key, &enc.wrapped_key)?;
+        let input = File::open(&paths.part).map_err(|e| Error::io("open downloaded bundle", e))?;
+        let out = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&paths.plain)
+            .map_err(|e| Error::io("create decrypted bundle", e))?;
+        let mut w = BufWriter::with_capacity(256 * 1024, out);
+        crypto::decrypt(&bundle_key, Some(enc.chunk_size), BufReader::with_capacity(256 * 1024, input), &mut w, MAX_UNSIGNED_BYTES * 4, cancel)?;
+        w.into_inner().map_err(|e| Error::io("write decrypted bundle", e.into_error()))?;
+        Ok(())
+    }
+
+    fn require_space(&self, needed: u64) -> Result<()> {
+        const MARGIN: u64 = 16 << 20;
+        if let Some(free) = fsutil::free_space(self.layout.root())
+            && free < needed.saturating_add(MARGIN)
+        {
+            return Err(Error::DiskFull(format!(
+                "installing needs about {} MiB but only {} MiB are free; free some space and retry",
+                (needed + MARGIN) >> 20,
+                free >> 20
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn blocked(version: &str, why: &str) -> Error {
+    Error::rejected(
+        "blocklisted",
+        format!("bundle {version} failed on this device before ({why}) and will not be installed again"),
+    )
+}
+
+/// Stable key of a download, so a later attempt at the same bundle resumes it.
+fn download_key(offer: &Offer) -> String {
+    let mut h = Sha256::new();
+    h.update(offer.url.as_bytes());
+    h.update([0]);
+    h.update(offer.sha256.as_deref().unwrap_or("").as_bytes());
+    hex::encode(&h.finalize()[..12])
+}
+
+/// Resolves a bundle URL relative to its manifest.
+fn join_url(base: &str, rel: &str) -> Result<String> {
+    let base = reqwest::Url::parse(base).map_err(|e| Error::InvalidRequest(format!("bad manifest url {base}: {e}")))?;
+    base.join(rel)
+        .map(|u| u.to_string())
+        .map_err(|e| Error::rejected("bad_metadata", format!("bundle url \"{rel}\" is invalid: {e}")))
+}
+
+/// Maps bytes to Capgo's `download` percent: 0–90 while downloading, 90–99 while unpacking, 100 at the end.
+struct Progress<'a> {
+    agent: &'a Agent,
+    info: BundleInfo,
+    unpack_total: u64,
+    unpacked: u64,
+    last: Option<u32>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(agent: &'a Agent, offer: &Offer) -> Self {
+        let info = BundleInfo {
+            id: String::new(),
+            version: offer.version.clone(),
+            downloaded: String::new(),
+            checksum: offer.sha256.clone().unwrap_or_default(),
+            status: BundleStatus::Downloading,
+            link: offer.link.clone(),
+            comment: offer.comment.clone(),
+        };
+        let unpack_total = offer.files.as_ref().map(|f| f.iter().map(|e| e.size).sum()).unwrap_or(0);
+        Progress { agent, info, unpack_total, unpacked: 0, last: None }
+    }
+
+    fn send(&mut self, percent: u32) {
+        if self.last.is_none_or(|l| percent > l) {
+            self.last = Some(percent);
+            self.agent.emit(Event::Download { percent, bundle: self.info.clone() });
+        }
+    }
+
+    fn download(&mut self, done: u64, total: u64) {
+        if total > 0 {
+            self.send((done.min(total) * 90 / total) as u32);
+        }
+    }
+
+    fn unpack(&mut self, bytes: u64) {
+        self.unpacked += bytes;
+        if self.unpack_total > 0 {
+            self.send(90 + (self.unpacked.min(self.unpack_total) * 9 / self.unpack_total) as u32);
+        }
+    }
+}

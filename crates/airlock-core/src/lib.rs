@@ -18,9 +18,9 @@ pub mod semver;
 pub mod store;
 pub mod unpack;
 
-// pub use agent::Agent;
+pub use agent::Agent;
 pub use clock::{Clock, ManualClock, SystemClock};
-// pub use config::{Config, DeviceFacts, PluginConfig};
+pub use config::{Config, DeviceFacts, PluginConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{BundleInfo, BundleStatus, Cancel, Event, EventSink, Launch, NoopSink};
 
