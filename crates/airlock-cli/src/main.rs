@@ -1,1 +1,71 @@
-fn main() {}
+//! The `airlock` command. Invariant: exit 0 on success, 1 on an error (with `{"error": {...}}` under `--json`),
+//! 2 on bad usage; it never panics on user input.
+
+mod agent_cmd;
+mod args;
+
+use args::{Args, UsageError};
+
+const USAGE: &str = "airlock — live updates for Capacitor apps
+
+usage:
+  airlock agent --config FILE [--root DIR] [--json] <command> [options]   device simulator
+  airlock help
+
+agent commands:
+  launch                         choose the bundle to load and arm its boot record
+  ready --token T                notifyAppReady() from the page loaded with token T
+  ready-timeout --token T        the ready timer fired for token T: roll back now
+  download --url U --version V [--checksum HEX] | --manifest URL
+  next --id ID | set --id ID | reload | reset [--to-last-good]
+  current | list | delete --id ID | failed-update
+";
+
+pub enum Failure {
+    Usage(String),
+    Error(airlock_core::Error),
+}
+
+impl From<UsageError> for Failure {
+    fn from(e: UsageError) -> Self {
+        Failure::Usage(e.0)
+    }
+}
+
+impl From<airlock_core::Error> for Failure {
+    fn from(e: airlock_core::Error) -> Self {
+        Failure::Error(e)
+    }
+}
+
+fn main() {
+    let mut args = Args::new(std::env::args().skip(1));
+    let json = args.flag("json");
+    let result = match args.next().as_deref() {
+        Some("agent") => agent_cmd::run(args, json),
+        Some("help") | Some("--help") | Some("-h") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(Failure::Usage(format!("unknown command \"{other}\""))),
+    };
+    match result {
+        Ok(()) => {}
+        Err(Failure::Usage(msg)) => {
+            eprintln!("airlock: {msg}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+        Err(Failure::Error(e)) => {
+            if json {
+                let mut err = serde_json::json!({"kind": e.kind_name(), "message": e.to_string()});
+                if let Some(code) = e.reject_code() {
+                    err["code"] = code.into();
+                }
+                println!("{}", serde_json::json!({ "error": err }));
+            } else {
+                eprintln!("airlock: {e}");
+            }
+            std::process::exit(1);
+        }
+    }
+}

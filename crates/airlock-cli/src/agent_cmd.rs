@@ -1,0 +1,128 @@
+//! `airlock agent …`: the device simulator, one command per process, over the same engine a phone runs.
+//! Invariant: output uses the JS API's JSON shapes, plus `path` and `token` where a WebView load is involved.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use airlock_core::boot::Ready;
+use airlock_core::install::DownloadRequest;
+use airlock_core::{Agent, Cancel, Config, Event, EventSink, SystemClock};
+use serde_json::{Value, json};
+
+use crate::Failure;
+use crate::args::Args;
+
+/// Prints events on stderr (progress on a terminal is a single updating line).
+struct StderrSink {
+    json: bool,
+}
+
+impl EventSink for StderrSink {
+    fn on_event(&self, event: Event) {
+        if self.json {
+            if !matches!(event, Event::Download { .. }) {
+                eprintln!("{}", serde_json::to_string(&event).unwrap_or_default());
+            }
+            return;
+        }
+        match &event {
+            Event::Download { percent, .. } => eprint!("\rdownloading… {percent:>3}%"),
+            other => eprintln!("\revent {}", other.name()),
+        }
+    }
+}
+
+pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
+    let config_path = args.required("config")?;
+    let root = args.value("root")?;
+    let json = json || args.flag("json");
+    let command = args.next().ok_or_else(|| Failure::Usage("agent needs a command".into()))?;
+    let text = std::fs::read_to_string(&config_path).map_err(|e| {
+        Failure::Error(airlock_core::Error::Config(format!("cannot read config file {config_path}: {e}")))
+    })?;
+    let mut config = Config::from_json(&text)?;
+    if let Some(root) = root {
+        config.device.data_dir = PathBuf::from(root);
+    }
+    let agent = Agent::open(config, Arc::new(StderrSink { json }), Arc::new(SystemClock))?;
+    let out: Value = match command.as_str() {
+        "launch" | "reload" => {
+            args.finish()?;
+            json!(agent.launch()?)
+        }
+        "ready" => {
+            let token = args.required("token")?;
+            args.finish()?;
+            match agent.notify_app_ready(&token)? {
+                Ready::Blessed(bundle) => json!({ "bundle": bundle }),
+                Ready::Ignored { current, reason } => json!({ "bundle": current, "ignored": reason }),
+            }
+        }
+        "ready-timeout" => {
+            let token = args.required("token")?;
+            args.finish()?;
+            match agent.ready_timeout(&token)? {
+                Some(launch) => json!(launch),
+                None => json!({ "ignored": "the token is stale or its bundle cannot be rolled back" }),
+            }
+        }
+        "download" => {
+            let req = DownloadRequest {
+                url: args.value("url")?,
+                version: args.value("version")?,
+                checksum: args.value("checksum")?,
+                session_key: None,
+                manifest_url: args.value("manifest")?,
+            };
+            args.finish()?;
+            let info = agent.download(&req, &Cancel::never());
+            if !json {
+                eprintln!();
+            }
+            json!(info?)
+        }
+        "next" => {
+            let id = args.required("id")?;
+            args.finish()?;
+            json!(agent.set_next(&id)?)
+        }
+        "set" => {
+            let id = args.required("id")?;
+            args.finish()?;
+            json!(agent.set_current(&id)?)
+        }
+        "reset" => {
+            let to_last_good = args.flag("to-last-good");
+            args.finish()?;
+            json!(agent.reset(to_last_good)?)
+        }
+        "current" => {
+            args.finish()?;
+            json!(agent.current()?)
+        }
+        "list" => {
+            args.finish()?;
+            json!({ "bundles": agent.list()? })
+        }
+        "delete" => {
+            let id = args.required("id")?;
+            args.finish()?;
+            agent.delete(&id)?;
+            json!({ "deleted": id })
+        }
+        "failed-update" => {
+            args.finish()?;
+            match agent.take_failed_update()? {
+                Some(bundle) => json!({ "bundle": bundle }),
+                None => Value::Null,
+            }
+        }
+        other => return Err(Failure::Usage(format!("unknown agent command \"{other}\""))),
+    };
+    if json {
+        println!("{out}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    Ok(())
+}
