@@ -42,7 +42,7 @@ fn code(r: Result<u64>) -> &'static str {
 /// Output released on failure must be whole verified chunks of the true plaintext.
 fn assert_only_verified_prefix(out: &[u8], pt: &[u8], chunk: usize) {
     assert!(
-        out.len() % chunk == 0,
+        out.len().is_multiple_of(chunk),
         "partial chunk released: {} bytes",
         out.len()
     );
