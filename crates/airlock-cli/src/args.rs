@@ -56,7 +56,10 @@ impl Args {
         if self.items.is_empty() {
             Ok(())
         } else {
-            Err(UsageError(format!("unexpected arguments: {}", self.items.iter().cloned().collect::<Vec<_>>().join(" "))))
+            Err(UsageError(format!(
+                "unexpected arguments: {}",
+                self.items.iter().cloned().collect::<Vec<_>>().join(" ")
+            )))
         }
     }
 }

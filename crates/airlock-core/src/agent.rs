@@ -136,7 +136,8 @@ impl Agent {
             let mut st = store::load_state(c)?;
             st.next = Some(id.to_string());
             store::save_state(c, &st)?;
-            let mut out = Outcome { value: info.clone(), events: Vec::new(), remove: Vec::new(), purge_downloads: false };
+            let mut out =
+                Outcome { value: info.clone(), events: Vec::new(), remove: Vec::new(), purge_downloads: false };
             out.events.push(Event::SetNext { bundle: info });
             Ok(out)
         })
@@ -260,9 +261,12 @@ impl Agent {
     }
 
     fn usable_info(&self, c: &rusqlite::Connection, ctx: &BootCtx<'_>, id: &str) -> Result<BundleInfo> {
-        let info = boot::bundle_info(c, ctx, id)?.ok_or_else(|| Error::InvalidRequest(format!("no bundle with id {id}")))?;
+        let info =
+            boot::bundle_info(c, ctx, id)?.ok_or_else(|| Error::InvalidRequest(format!("no bundle with id {id}")))?;
         match info.status {
-            BundleStatus::Pending | BundleStatus::Success if info.is_builtin() || self.layout.bundle(id).is_dir() => Ok(info),
+            BundleStatus::Pending | BundleStatus::Success if info.is_builtin() || self.layout.bundle(id).is_dir() => {
+                Ok(info)
+            }
             BundleStatus::Error => Err(Error::InvalidRequest(format!(
                 "bundle {id} failed before and is blocklisted; publish a fixed version"
             ))),

@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::events::{BUILTIN_ID, BundleInfo, BundleStatus, Event, Launch};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::store::{self, BootState, BundleRow, Booting};
+use crate::store::{self, BootState, Booting, BundleRow};
 use crate::unpack::FileEntry;
 
 /// What a state transition needs besides the transaction.
@@ -170,8 +170,7 @@ fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<
     }
     st.current = BUILTIN_ID.into();
     let token = fsutil::random_id(24)?;
-    st.booting =
-        Some(Booting { bundle: BUILTIN_ID.into(), token: token.clone(), started_ms: ctx.now_ms, attempt: 1 });
+    st.booting = Some(Booting { bundle: BUILTIN_ID.into(), token: token.clone(), started_ms: ctx.now_ms, attempt: 1 });
     Ok(Launch {
         bundle: builtin_info(ctx.config),
         path: ctx.config.device.builtin_dir.to_string_lossy().into_owned(),
@@ -194,7 +193,8 @@ fn tree_ok(c: &Connection, ctx: &BootCtx<'_>, row: &BundleRow) -> Result<bool> {
     let mut buf = vec![0u8; if full { 256 * 1024 } else { 0 }];
     for f in &files {
         let p = dir.join(&f.path);
-        let ok = if full { hash_matches(&p, f, &mut buf) } else { std::fs::metadata(&p).is_ok_and(|m| m.len() == f.size) };
+        let ok =
+            if full { hash_matches(&p, f, &mut buf) } else { std::fs::metadata(&p).is_ok_and(|m| m.len() == f.size) };
         if !ok {
             log::warn!("bundle {}: {} is missing or changed on disk", row.id, f.path);
             return Ok(false);
@@ -242,7 +242,11 @@ fn count_failed_boot(
         let reason = format!("did not call notifyAppReady() in {failures} launch(es)");
         roll_back(c, ctx, st, &row, &reason, out)?;
     } else {
-        log::warn!("bundle {} did not reach ready ({failures} of {} attempts)", row.id, ctx.config.plugin.max_boot_attempts);
+        log::warn!(
+            "bundle {} did not reach ready ({failures} of {} attempts)",
+            row.id,
+            ctx.config.plugin.max_boot_attempts
+        );
     }
     Ok(())
 }

@@ -166,14 +166,12 @@ pub struct Config {
 impl Config {
     /// Parses the simulator's file shape `{"plugin": {...}, "device": {...}}`.
     pub fn from_json(text: &str) -> Result<Config> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| Error::Config(format!("config is not valid JSON: {e}")))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| Error::Config(format!("config is not valid JSON: {e}")))?;
         let obj = value.as_object().ok_or_else(|| Error::Config("config must be a JSON object".into()))?;
         let empty = Value::Object(Map::new());
         let plugin = obj.get("plugin").unwrap_or(&empty);
-        let device = obj
-            .get("device")
-            .ok_or_else(|| Error::Config("config has no \"device\" object".into()))?;
+        let device = obj.get("device").ok_or_else(|| Error::Config("config has no \"device\" object".into()))?;
         Config::from_parts(plugin, device)
     }
 
@@ -233,8 +231,7 @@ impl<'a> Reader<'a> {
         }
     }
     fn required(&self, key: &str) -> Result<String> {
-        self.string(key)?
-            .ok_or_else(|| Error::Config(format!("{}.{key} is required", self.section)))
+        self.string(key)?.ok_or_else(|| Error::Config(format!("{}.{key} is required", self.section)))
     }
 }
 
@@ -243,9 +240,7 @@ fn key32(section: &str, key: &str, b64: &str) -> Result<[u8; 32]> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|e| Error::Config(format!("{section}.{key} is not valid base64: {e}")))?;
-    bytes
-        .try_into()
-        .map_err(|_| Error::Config(format!("{section}.{key} must decode to exactly 32 bytes")))
+    bytes.try_into().map_err(|_| Error::Config(format!("{section}.{key} must decode to exactly 32 bytes")))
 }
 
 const PLUGIN_KEYS: &[&str] = &[

@@ -40,9 +40,7 @@ const WRAP_TAG_LEN: usize = 16;
 pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
     let mut out = [0u8; N];
     getrandom::fill(&mut out).map_err(|e| {
-        Error::Storage(format!(
-            "the operating system's random number generator failed ({e}); retry later"
-        ))
+        Error::Storage(format!("the operating system's random number generator failed ({e}); retry later"))
     })?;
     Ok(out)
 }
@@ -75,14 +73,7 @@ pub fn decrypt<R: Read, W: Write>(
     max_plaintext: u64,
     cancel: &Cancel,
 ) -> Result<u64> {
-    stream::decrypt(
-        bundle_key,
-        expected_chunk_size,
-        input,
-        output,
-        max_plaintext,
-        cancel,
-    )
+    stream::decrypt(bundle_key, expected_chunk_size, input, output, max_plaintext, cancel)
 }
 
 /// base64(24-byte nonce ‖ XChaCha20-Poly1305(encryption_key, nonce, bundle_key, aad "airlock-key-wrap-v1")).
@@ -93,9 +84,7 @@ pub fn wrap_key(encryption_key: &[u8; 32], bundle_key: &[u8; 32], nonce: &[u8; 2
     let (body, tag_out) = sealed[WRAP_NONCE_LEN..].split_at_mut(32);
     body.copy_from_slice(bundle_key);
     // XChaCha20-Poly1305 only fails for messages longer than 256 GiB; this one is 32 bytes.
-    let tag = cipher
-        .encrypt_inout_detached(&XNonce::from(*nonce), WRAP_AAD, body.into())
-        .unwrap_or_default();
+    let tag = cipher.encrypt_inout_detached(&XNonce::from(*nonce), WRAP_AAD, body.into()).unwrap_or_default();
     tag_out.copy_from_slice(&tag);
     STANDARD.encode(sealed)
 }
@@ -112,9 +101,7 @@ pub fn unwrap_key(encryption_key: &[u8; 32], wrapped_b64: &str) -> Result<[u8; 3
             ),
         )
     };
-    let raw = STANDARD
-        .decode(wrapped_b64.trim())
-        .map_err(|_| wrong_key("the wrapped key is not valid base64"))?;
+    let raw = STANDARD.decode(wrapped_b64.trim()).map_err(|_| wrong_key("the wrapped key is not valid base64"))?;
     if raw.len() != WRAP_NONCE_LEN + 32 + WRAP_TAG_LEN {
         return Err(wrong_key("the wrapped key has the wrong length"));
     }

@@ -79,10 +79,7 @@ impl TrustedKeys {
     pub fn from_base64(keys: &[String]) -> Result<Self> {
         let mut raw = Vec::with_capacity(keys.len());
         for (i, text) in keys.iter().enumerate() {
-            let bytes = STANDARD
-                .decode(text.trim())
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b).ok());
+            let bytes = STANDARD.decode(text.trim()).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
             match bytes {
                 Some(b) => raw.push(b),
                 None => {
@@ -123,9 +120,7 @@ struct RawEnvelope {
 fn malformed(detail: impl std::fmt::Display) -> Error {
     Error::rejected(
         "envelope_malformed",
-        format!(
-            "the signed file is not a valid Airlock envelope ({detail}); republish it with `airlock`"
-        ),
+        format!("the signed file is not a valid Airlock envelope ({detail}); republish it with `airlock`"),
     )
 }
 
@@ -142,16 +137,9 @@ fn parse_entry(entry: &serde_json::Value) -> Option<(&str, Signature)> {
 ///
 /// Rejections: `envelope_malformed`, `wrong_payload_type`, `signature_invalid`. A threshold of 0, or one that the
 /// trusted keys can never meet, is an [`Error::Config`].
-pub fn verify(
-    envelope: &[u8],
-    expected_type: &str,
-    trusted: &TrustedKeys,
-    threshold: usize,
-) -> Result<Vec<u8>> {
+pub fn verify(envelope: &[u8], expected_type: &str, trusted: &TrustedKeys, threshold: usize) -> Result<Vec<u8>> {
     if threshold == 0 {
-        return Err(Error::Config(
-            "signatureThreshold must be at least 1".into(),
-        ));
+        return Err(Error::Config("signatureThreshold must be at least 1".into()));
     }
     if threshold > trusted.len() {
         return Err(Error::Config(format!(
@@ -166,11 +154,8 @@ pub fn verify(
             envelope.len()
         )));
     }
-    let raw: RawEnvelope =
-        serde_json::from_slice(envelope).map_err(|e| malformed(format_args!("{e}")))?;
-    let payload = STANDARD
-        .decode(&raw.payload)
-        .map_err(|_| malformed("its payload is not standard padded base64"))?;
+    let raw: RawEnvelope = serde_json::from_slice(envelope).map_err(|e| malformed(format_args!("{e}")))?;
+    let payload = STANDARD.decode(&raw.payload).map_err(|_| malformed("its payload is not standard padded base64"))?;
     if raw.payload_type != expected_type {
         return Err(Error::rejected(
             "wrong_payload_type",
@@ -219,18 +204,14 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("key_id", &self.key_id())
-            .finish_non_exhaustive()
+        f.debug_struct("Signer").field("key_id", &self.key_id()).finish_non_exhaustive()
     }
 }
 
 impl Signer {
     /// The signer whose secret key is the 32-byte Ed25519 seed.
     pub fn from_seed(seed: &[u8; 32]) -> Self {
-        Signer {
-            key: SigningKey::from_bytes(seed),
-        }
+        Signer { key: SigningKey::from_bytes(seed) }
     }
 
     /// A new signer with a seed from the OS random number generator.

@@ -54,9 +54,7 @@ impl Error {
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Network(_) | Error::DiskFull(_) | Error::Storage(_) | Error::Database(_) => {
-                ErrorKind::Transient
-            }
+            Error::Network(_) | Error::DiskFull(_) | Error::Storage(_) | Error::Database(_) => ErrorKind::Transient,
             Error::Rejected { .. } => ErrorKind::Rejected,
             Error::InvalidRequest(_) | Error::Config(_) => ErrorKind::Usage,
             Error::Cancelled => ErrorKind::Cancelled,

@@ -80,17 +80,36 @@ pub struct Launch {
 #[serde(tag = "event", rename_all = "camelCase")]
 pub enum Event {
     /// Download progress by bytes; `percent` is 0–100.
-    Download { percent: u32, bundle: BundleInfo },
-    DownloadComplete { bundle: BundleInfo },
+    Download {
+        percent: u32,
+        bundle: BundleInfo,
+    },
+    DownloadComplete {
+        bundle: BundleInfo,
+    },
     /// `version` is the version that failed; `reason` says why and what to do.
-    DownloadFailed { version: String, reason: String },
-    UpdateAvailable { bundle: BundleInfo },
+    DownloadFailed {
+        version: String,
+        reason: String,
+    },
+    UpdateAvailable {
+        bundle: BundleInfo,
+    },
     /// A bundle was applied (retained by the shell until a listener consumes it).
-    Set { bundle: BundleInfo },
-    SetNext { bundle: BundleInfo },
+    Set {
+        bundle: BundleInfo,
+    },
+    SetNext {
+        bundle: BundleInfo,
+    },
     /// A bundle was rolled back because it never reported ready.
-    UpdateFailed { bundle: BundleInfo },
-    AppReady { bundle: BundleInfo, status: String },
+    UpdateFailed {
+        bundle: BundleInfo,
+    },
+    AppReady {
+        bundle: BundleInfo,
+        status: String,
+    },
 }
 
 impl Event {

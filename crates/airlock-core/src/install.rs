@@ -7,6 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter};
 
 use crate::agent::Agent;
+use crate::boot;
 use crate::crypto;
 use crate::envelope;
 use crate::error::{Error, ErrorKind, Result};
@@ -17,7 +18,6 @@ use crate::layout::DownloadPaths;
 use crate::release::{Encryption, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
 use crate::store::{self, BundleRow};
 use crate::unpack::{self, FileEntry, Limits};
-use crate::boot;
 
 /// JS `download({url, version, checksum?, sessionKey?})`, or a signed release manifest URL.
 #[derive(Debug, Clone, Default)]
@@ -82,8 +82,7 @@ impl Agent {
             ));
         }
         let url = req.url.clone().ok_or_else(|| Error::InvalidRequest("download needs a url or a manifest".into()))?;
-        let version =
-            req.version.clone().ok_or_else(|| Error::InvalidRequest("download needs a version".into()))?;
+        let version = req.version.clone().ok_or_else(|| Error::InvalidRequest("download needs a version".into()))?;
         let sha256 = match &req.checksum {
             Some(c) if !c.is_empty() => {
                 let c = c.trim().to_ascii_lowercase();
@@ -227,10 +226,9 @@ impl Agent {
             max_total_bytes: offer.files.as_ref().map(|f| f.iter().map(|e| e.size).sum()).unwrap_or(4 << 30),
             ..Limits::default()
         };
-        let files =
-            unpack::unpack(&zip_path, staging.path(), &limits, offer.files.as_deref(), cancel, &mut |n| {
-                progress.unpack(n)
-            })?;
+        let files = unpack::unpack(&zip_path, staging.path(), &limits, offer.files.as_deref(), cancel, &mut |n| {
+            progress.unpack(n)
+        })?;
         cancel.check()?;
         let files_json = serde_json::to_string(&files)
             .map_err(|e| Error::Storage(format!("could not record the file list: {e}")))?;
@@ -279,7 +277,14 @@ impl Agent {
             .open(&paths.plain)
             .map_err(|e| Error::io("create decrypted bundle", e))?;
         let mut w = BufWriter::with_capacity(256 * 1024, out);
-        crypto::decrypt(&bundle_key, Some(enc.chunk_size), BufReader::with_capacity(256 * 1024, input), &mut w, MAX_UNSIGNED_BYTES * 4, cancel)?;
+        crypto::decrypt(
+            &bundle_key,
+            Some(enc.chunk_size),
+            BufReader::with_capacity(256 * 1024, input),
+            &mut w,
+            MAX_UNSIGNED_BYTES * 4,
+            cancel,
+        )?;
         w.into_inner().map_err(|e| Error::io("write decrypted bundle", e.into_error()))?;
         Ok(())
     }

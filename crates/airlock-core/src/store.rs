@@ -251,9 +251,8 @@ pub fn list_bundles(c: &Connection) -> Result<Vec<BundleRow>> {
 
 /// The installed bundle with this checksum that is still usable, if any.
 pub fn find_by_checksum(c: &Connection, checksum: &str) -> Result<Option<BundleRow>> {
-    let sql = format!(
-        "SELECT {BUNDLE_COLUMNS} FROM bundles WHERE checksum = ?1 AND status IN ('pending','success') LIMIT 1"
-    );
+    let sql =
+        format!("SELECT {BUNDLE_COLUMNS} FROM bundles WHERE checksum = ?1 AND status IN ('pending','success') LIMIT 1");
     Ok(c.query_row(&sql, [checksum], bundle_from_row).optional()?)
 }
 
@@ -302,8 +301,14 @@ pub fn set_boot_failures(c: &Connection, id: &str, n: u32) -> Result<()> {
     Ok(())
 }
 
-pub fn blocklist_add(c: &Connection, checksum: &str, version: &str, release: Option<u64>, reason: &str, at_ms: i64)
--> Result<()> {
+pub fn blocklist_add(
+    c: &Connection,
+    checksum: &str,
+    version: &str,
+    release: Option<u64>,
+    reason: &str,
+    at_ms: i64,
+) -> Result<()> {
     c.execute(
         "INSERT OR REPLACE INTO blocklist (checksum, version, release, reason, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![checksum, version, release.map(|r| r as i64), reason, at_ms],
@@ -313,14 +318,13 @@ pub fn blocklist_add(c: &Connection, checksum: &str, version: &str, release: Opt
 
 /// Why this checksum (or release number) was blocklisted, if it was.
 pub fn blocklisted(c: &Connection, checksum: Option<&str>, release: Option<u64>) -> Result<Option<String>> {
-    Ok(c
-        .query_row(
-            "SELECT version || ': ' || reason FROM blocklist
+    Ok(c.query_row(
+        "SELECT version || ': ' || reason FROM blocklist
              WHERE (?1 IS NOT NULL AND checksum = ?1) OR (?2 IS NOT NULL AND release = ?2) LIMIT 1",
-            params![checksum, release.map(|r| r as i64)],
-            |r| r.get(0),
-        )
-        .optional()?)
+        params![checksum, release.map(|r| r as i64)],
+        |r| r.get(0),
+    )
+    .optional()?)
 }
 
 pub fn kv_get(c: &Connection, key: &str) -> Result<Option<String>> {
@@ -333,18 +337,22 @@ pub fn kv_set(c: &Connection, key: &str, value: &str) -> Result<()> {
 }
 
 /// Queues a stats event (Capgo action name) for a later flush; bounded to the newest `MAX_QUEUED` rows.
-pub fn queue_event(c: &Connection, id: &str, at_ms: i64, action: &str, version: &str, old: Option<&str>,
-    reason: Option<&str>) -> Result<()> {
+pub fn queue_event(
+    c: &Connection,
+    id: &str,
+    at_ms: i64,
+    action: &str,
+    version: &str,
+    old: Option<&str>,
+    reason: Option<&str>,
+) -> Result<()> {
     const MAX_QUEUED: i64 = 1000;
     c.execute(
         "INSERT OR IGNORE INTO stats_queue (id, at_ms, action, version, old_version, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id, at_ms, action, version, old, reason],
     )?;
-    c.execute(
-        "DELETE FROM stats_queue WHERE seq <= (SELECT MAX(seq) FROM stats_queue) - ?1",
-        [MAX_QUEUED],
-    )?;
+    c.execute("DELETE FROM stats_queue WHERE seq <= (SELECT MAX(seq) FROM stats_queue) - ?1", [MAX_QUEUED])?;
     Ok(())
 }
 

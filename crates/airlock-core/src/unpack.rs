@@ -11,8 +11,21 @@ pub struct FileEntry {
 use crate::error::{Error, Result};
 use crate::events::Cancel;
 use std::path::Path;
-pub struct Limits { pub max_total_bytes: u64 }
-impl Default for Limits { fn default() -> Self { Limits { max_total_bytes: 1 << 30 } } }
-pub fn unpack(_z: &Path, _s: &Path, _l: &Limits, _e: Option<&[FileEntry]>, _c: &Cancel, _p: &mut dyn FnMut(u64)) -> Result<Vec<FileEntry>> {
+pub struct Limits {
+    pub max_total_bytes: u64,
+}
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_total_bytes: 1 << 30 }
+    }
+}
+pub fn unpack(
+    _z: &Path,
+    _s: &Path,
+    _l: &Limits,
+    _e: Option<&[FileEntry]>,
+    _c: &Cancel,
+    _p: &mut dyn FnMut(u64),
+) -> Result<Vec<FileEntry>> {
     Err(Error::Storage("stub".into()))
 }

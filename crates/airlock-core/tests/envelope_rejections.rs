@@ -20,13 +20,8 @@ fn trust(signers: &[&Signer]) -> TrustedKeys {
 
 fn code(r: Result<Vec<u8>, Error>) -> &'static str {
     match r {
-        Err(e) => e
-            .reject_code()
-            .unwrap_or_else(|| panic!("expected a rejection, got {e:?}")),
-        Ok(p) => panic!(
-            "expected a rejection, got payload {:?}",
-            String::from_utf8_lossy(&p)
-        ),
+        Err(e) => e.reject_code().unwrap_or_else(|| panic!("expected a rejection, got {e:?}")),
+        Ok(p) => panic!("expected a rejection, got payload {:?}", String::from_utf8_lossy(&p)),
     }
 }
 
@@ -40,10 +35,7 @@ fn edit(envelope: &[u8], f: impl FnOnce(&mut Value)) -> Vec<u8> {
 fn a_correctly_signed_envelope_returns_the_exact_payload_bytes() {
     let a = signer(1);
     let env = envelope::sign(TYPE, PAYLOAD, &[&a]);
-    assert_eq!(
-        envelope::verify(&env, TYPE, &trust(&[&a]), 1).unwrap(),
-        PAYLOAD
-    );
+    assert_eq!(envelope::verify(&env, TYPE, &trust(&[&a]), 1).unwrap(), PAYLOAD);
 }
 
 #[test]
@@ -54,10 +46,7 @@ fn an_envelope_signed_by_an_untrusted_key_is_signature_invalid() {
     assert_eq!(err.reject_code(), Some("signature_invalid"));
     let msg = err.to_string();
     assert!(msg.contains("0 of the 1"), "{msg}");
-    assert!(
-        msg.contains("forged") && msg.contains("trustedKeys"),
-        "{msg}"
-    );
+    assert!(msg.contains("forged") && msg.contains("trustedKeys"), "{msg}");
 }
 
 #[test]
@@ -65,24 +54,16 @@ fn a_signature_under_a_trusted_key_id_but_made_by_another_key_is_signature_inval
     let (a, b) = (signer(1), signer(2));
     let env = envelope::sign(TYPE, PAYLOAD, &[&b]);
     let forged = edit(&env, |v| v["signatures"][0]["keyid"] = json!(a.key_id()));
-    assert_eq!(
-        code(envelope::verify(&forged, TYPE, &trust(&[&a]), 1)),
-        "signature_invalid"
-    );
+    assert_eq!(code(envelope::verify(&forged, TYPE, &trust(&[&a]), 1)), "signature_invalid");
 }
 
 #[test]
 fn a_tampered_payload_is_signature_invalid() {
     let a = signer(1);
     let env = envelope::sign(TYPE, PAYLOAD, &[&a]);
-    let tampered = edit(&env, |v| {
-        v["payload"] =
-            json!(STANDARD.encode(br#"{"spec":1,"app_id":"com.example.app","release":8}"#))
-    });
-    assert_eq!(
-        code(envelope::verify(&tampered, TYPE, &trust(&[&a]), 1)),
-        "signature_invalid"
-    );
+    let tampered =
+        edit(&env, |v| v["payload"] = json!(STANDARD.encode(br#"{"spec":1,"app_id":"com.example.app","release":8}"#)));
+    assert_eq!(code(envelope::verify(&tampered, TYPE, &trust(&[&a]), 1)), "signature_invalid");
 }
 
 #[test]
@@ -91,20 +72,14 @@ fn a_tampered_payload_type_is_signature_invalid() {
     let a = signer(1);
     let env = envelope::sign("airlock.catalog.v1", PAYLOAD, &[&a]);
     let relabelled = edit(&env, |v| v["payload_type"] = json!(TYPE));
-    assert_eq!(
-        code(envelope::verify(&relabelled, TYPE, &trust(&[&a]), 1)),
-        "signature_invalid"
-    );
+    assert_eq!(code(envelope::verify(&relabelled, TYPE, &trust(&[&a]), 1)), "signature_invalid");
 }
 
 #[test]
 fn an_authentic_envelope_of_another_type_is_wrong_payload_type() {
     let a = signer(1);
     let env = envelope::sign("airlock.catalog.v1", PAYLOAD, &[&a]);
-    assert_eq!(
-        code(envelope::verify(&env, TYPE, &trust(&[&a]), 1)),
-        "wrong_payload_type"
-    );
+    assert_eq!(code(envelope::verify(&env, TYPE, &trust(&[&a]), 1)), "wrong_payload_type");
 }
 
 #[test]
@@ -120,20 +95,14 @@ fn a_duplicated_key_id_counts_once_toward_the_threshold() {
 fn one_valid_signature_is_below_a_threshold_of_two() {
     let (a, b) = (signer(1), signer(2));
     let env = envelope::sign(TYPE, PAYLOAD, &[&a]);
-    assert_eq!(
-        code(envelope::verify(&env, TYPE, &trust(&[&a, &b]), 2)),
-        "signature_invalid"
-    );
+    assert_eq!(code(envelope::verify(&env, TYPE, &trust(&[&a, &b]), 2)), "signature_invalid");
 }
 
 #[test]
 fn two_distinct_trusted_keys_meet_a_threshold_of_two() {
     let (a, b) = (signer(1), signer(2));
     let env = envelope::sign(TYPE, PAYLOAD, &[&b, &a]);
-    assert_eq!(
-        envelope::verify(&env, TYPE, &trust(&[&a, &b]), 2).unwrap(),
-        PAYLOAD
-    );
+    assert_eq!(envelope::verify(&env, TYPE, &trust(&[&a, &b]), 2).unwrap(), PAYLOAD);
 }
 
 #[test]
@@ -148,29 +117,18 @@ fn unknown_key_ids_and_malformed_signature_entries_are_ignored() {
         sigs.insert(0, json!(42));
         sigs.push(json!({"keyid": 7, "sig": null}));
     });
-    assert_eq!(
-        envelope::verify(&noisy, TYPE, &trust(&[&a]), 1).unwrap(),
-        PAYLOAD
-    );
+    assert_eq!(envelope::verify(&noisy, TYPE, &trust(&[&a]), 1).unwrap(), PAYLOAD);
     // Noise alone never counts.
     let only_noise = edit(&noisy, |v| {
         let sigs = v["signatures"].as_array_mut().unwrap();
         sigs.retain(|s| s["sig"] != json!(envelope_sig_of(&env, &a)));
     });
-    assert_eq!(
-        code(envelope::verify(&only_noise, TYPE, &trust(&[&a]), 1)),
-        "signature_invalid"
-    );
+    assert_eq!(code(envelope::verify(&only_noise, TYPE, &trust(&[&a]), 1)), "signature_invalid");
 }
 
 fn envelope_sig_of(env: &[u8], s: &Signer) -> String {
     let v: Value = serde_json::from_slice(env).unwrap();
-    let entry = v["signatures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["keyid"] == json!(s.key_id()))
-        .unwrap();
+    let entry = v["signatures"].as_array().unwrap().iter().find(|e| e["keyid"] == json!(s.key_id())).unwrap();
     entry["sig"].as_str().unwrap().to_string()
 }
 
@@ -194,20 +152,12 @@ fn malformed_envelopes_are_envelope_malformed() {
         edit(&env, |v| v["signatures"] = json!("nope")),
         edit(&env, |v| v["payload"] = json!("!!not base64!!")),
         edit(&env, |v| {
-            let p = v["payload"]
-                .as_str()
-                .unwrap()
-                .trim_end_matches('=')
-                .to_string();
+            let p = v["payload"].as_str().unwrap().trim_end_matches('=').to_string();
             v["payload"] = json!(p)
         }),
     ];
     for (i, bad) in cases.iter().enumerate() {
-        assert_eq!(
-            code(envelope::verify(bad, TYPE, &trust(&[&a]), 1)),
-            "envelope_malformed",
-            "case {i}"
-        );
+        assert_eq!(code(envelope::verify(bad, TYPE, &trust(&[&a]), 1)), "envelope_malformed", "case {i}");
     }
 }
 
@@ -225,8 +175,8 @@ fn an_oversize_envelope_is_refused_before_parsing() {
 fn a_non_canonical_signature_with_s_at_least_l_is_rejected() {
     // Adding the group order L to a valid s gives a signature that lax verifiers accept (malleability).
     const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
-        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let a = signer(1);
     let env = envelope::sign(TYPE, PAYLOAD, &[&a]);
@@ -239,24 +189,15 @@ fn a_non_canonical_signature_with_s_at_least_l_is_rejected() {
         carry = sum >> 8;
     }
     assert_eq!(carry, 0, "s + L fits in 32 bytes");
-    let bad = edit(&env, |v| {
-        v["signatures"][0]["sig"] = json!(STANDARD.encode(&malleated))
-    });
-    assert_eq!(
-        code(envelope::verify(&bad, TYPE, &trust(&[&a]), 1)),
-        "signature_invalid"
-    );
+    let bad = edit(&env, |v| v["signatures"][0]["sig"] = json!(STANDARD.encode(&malleated)));
+    assert_eq!(code(envelope::verify(&bad, TYPE, &trust(&[&a]), 1)), "signature_invalid");
 }
 
 #[test]
 fn thresholds_that_cannot_be_met_are_configuration_errors() {
     let a = signer(1);
     let env = envelope::sign(TYPE, PAYLOAD, &[&a]);
-    for (keys, threshold) in [
-        (trust(&[&a]), 0),
-        (trust(&[&a]), 2),
-        (TrustedKeys::new(&[]).unwrap(), 1),
-    ] {
+    for (keys, threshold) in [(trust(&[&a]), 0), (trust(&[&a]), 2), (TrustedKeys::new(&[]).unwrap(), 1)] {
         let err = envelope::verify(&env, TYPE, &keys, threshold).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Usage, "{err:?}");
     }
@@ -267,19 +208,13 @@ fn trusted_keys_reject_bad_base64_wrong_lengths_and_weak_points_naming_the_index
     let good = STANDARD.encode(signer(1).public_key());
     for bad in ["not base64", "AAAA", &STANDARD.encode([0u8; 31])] {
         let err = TrustedKeys::from_base64(&[good.clone(), bad.to_string()]).unwrap_err();
-        assert!(
-            matches!(&err, Error::Config(m) if m.contains("trustedKeys[1]")),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Error::Config(m) if m.contains("trustedKeys[1]")), "{err:?}");
     }
     // The identity point (a small-order key) would accept forged signatures.
     let mut identity = [0u8; 32];
     identity[0] = 1;
     let err = TrustedKeys::new(&[identity]).unwrap_err();
-    assert!(
-        matches!(&err, Error::Config(m) if m.contains("trustedKeys[0]") && m.contains("weak")),
-        "{err:?}"
-    );
+    assert!(matches!(&err, Error::Config(m) if m.contains("trustedKeys[0]") && m.contains("weak")), "{err:?}");
 }
 
 #[test]

@@ -9,18 +9,13 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
 fn vectors() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/formats.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/formats.json");
     let text = std::fs::read_to_string(path).expect("tests/fixtures/formats.json is readable");
     serde_json::from_str(&text).expect("formats.json is JSON")
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("vector field {key} is a string"))
+    v[key].as_str().unwrap_or_else(|| panic!("vector field {key} is a string"))
 }
 
 fn arr<const N: usize>(hex_text: &str) -> [u8; N] {
@@ -58,11 +53,7 @@ fn envelope_vector_verifies_with_threshold_one_and_returns_the_exact_payload() {
 fn envelope_vector_is_reproduced_by_sign_with_the_same_seed() {
     let v = &vectors()["envelope"];
     let signer = Signer::from_seed(&arr(s(v, "ed25519_seed_hex")));
-    let bytes = envelope::sign(
-        s(v, "payload_type"),
-        s(v, "payload_utf8").as_bytes(),
-        &[&signer],
-    );
+    let bytes = envelope::sign(s(v, "payload_type"), s(v, "payload_utf8").as_bytes(), &[&signer]);
     let ours: Value = serde_json::from_slice(&bytes).unwrap();
     // Ed25519 is deterministic: same seed and message give the same signature, so the envelopes are equal.
     assert_eq!(ours, v["envelope"]);
@@ -113,16 +104,9 @@ fn container_vector_decrypts_to_the_plaintext() {
 fn key_wrap_vector_is_reproduced_and_unwraps() {
     let v = &vectors()["key_wrap"];
     assert_eq!(s(v, "associated_data"), "airlock-key-wrap-v1");
-    let enc: [u8; 32] = STANDARD
-        .decode(s(v, "encryption_key_b64"))
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let enc: [u8; 32] = STANDARD.decode(s(v, "encryption_key_b64")).unwrap().try_into().unwrap();
     let bundle_key: [u8; 32] = arr(s(v, "bundle_key_hex"));
     let wrapped = crypto::wrap_key(&enc, &bundle_key, &arr(s(v, "nonce_hex")));
     assert_eq!(wrapped, s(v, "wrapped_key"));
-    assert_eq!(
-        crypto::unwrap_key(&enc, s(v, "wrapped_key")).unwrap(),
-        bundle_key
-    );
+    assert_eq!(crypto::unwrap_key(&enc, s(v, "wrapped_key")).unwrap(), bundle_key);
 }

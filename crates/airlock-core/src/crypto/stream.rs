@@ -29,20 +29,13 @@ impl ChunkNonces {
     pub(crate) fn new(prefix: &[u8; PREFIX_LEN]) -> Self {
         let mut nonce = [0u8; 24];
         nonce[..PREFIX_LEN].copy_from_slice(prefix);
-        ChunkNonces {
-            nonce,
-            counter: 0,
-            exhausted: false,
-        }
+        ChunkNonces { nonce, counter: 0, exhausted: false }
     }
 
     /// Starts the counter at `counter` (tests of the overflow guard).
     #[cfg(test)]
     pub(crate) fn starting_at(prefix: &[u8; PREFIX_LEN], counter: u32) -> Self {
-        ChunkNonces {
-            counter,
-            ..ChunkNonces::new(prefix)
-        }
+        ChunkNonces { counter, ..ChunkNonces::new(prefix) }
     }
 
     /// The nonce for the current chunk; `last` sets the final-chunk flag. Fails once the 32-bit counter has been
@@ -81,9 +74,7 @@ fn corrupt(detail: &str) -> Error {
 fn bad_container(detail: impl std::fmt::Display) -> Error {
     Error::rejected(
         "bad_container",
-        format!(
-            "the encrypted bundle is not a valid xchacha20poly1305-stream-v1 container: {detail}"
-        ),
+        format!("the encrypted bundle is not a valid xchacha20poly1305-stream-v1 container: {detail}"),
     )
 }
 
@@ -103,9 +94,7 @@ fn read_full<R: Read>(input: &mut R, buf: &mut [u8], what: &str) -> Result<usize
 
 fn check_chunk_size(chunk_size: u32) -> Result<usize> {
     if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
-        return Err(bad_container(format_args!(
-            "chunk size {chunk_size} is outside 1..={MAX_CHUNK_SIZE} bytes"
-        )));
+        return Err(bad_container(format_args!("chunk size {chunk_size} is outside 1..={MAX_CHUNK_SIZE} bytes")));
     }
     usize::try_from(chunk_size).map_err(|_| bad_container("chunk size does not fit in memory"))
 }
@@ -130,20 +119,14 @@ pub fn encrypt<R: Read, W: Write>(
     header[..8].copy_from_slice(MAGIC);
     header[8..12].copy_from_slice(&chunk_size.to_le_bytes());
     header[12..].copy_from_slice(nonce_prefix);
-    output
-        .write_all(&header)
-        .map_err(|e| Error::io("writing the encrypted bundle", e))?;
+    output.write_all(&header).map_err(|e| Error::io("writing the encrypted bundle", e))?;
     let mut written = HEADER_LEN as u64;
 
     // Room for a chunk and its tag; while reading, one byte past the chunk tells whether more input follows.
     let mut buf = vec![0u8; cs + TAG_LEN];
     let mut have = 0usize;
     loop {
-        have += read_full(
-            &mut input,
-            &mut buf[have..=cs],
-            "reading the bundle to encrypt",
-        )?;
+        have += read_full(&mut input, &mut buf[have..=cs], "reading the bundle to encrypt")?;
         let last = have <= cs;
         let len = have.min(cs);
         let carry = buf[cs];
@@ -156,9 +139,7 @@ pub fn encrypt<R: Read, W: Write>(
             .encrypt_inout_detached(&nonce, b"", (&mut buf[..len]).into())
             .map_err(|_| Error::InvalidRequest("chunk too long for XChaCha20-Poly1305".into()))?;
         buf[len..len + TAG_LEN].copy_from_slice(&tag);
-        output
-            .write_all(&buf[..len + TAG_LEN])
-            .map_err(|e| Error::io("writing the encrypted bundle", e))?;
+        output.write_all(&buf[..len + TAG_LEN]).map_err(|e| Error::io("writing the encrypted bundle", e))?;
         written += (len + TAG_LEN) as u64;
         if last {
             break;
@@ -167,9 +148,7 @@ pub fn encrypt<R: Read, W: Write>(
         have = 1;
         nonces.advance();
     }
-    output
-        .flush()
-        .map_err(|e| Error::io("writing the encrypted bundle", e))?;
+    output.flush().map_err(|e| Error::io("writing the encrypted bundle", e))?;
     Ok(written)
 }
 
@@ -228,13 +207,7 @@ pub fn decrypt<R: Read, W: Write>(
         let tag = Tag::try_from(&rest[..TAG_LEN]).map_err(|_| corrupt("malformed tag"))?;
         cipher
             .decrypt_inout_detached(&nonce, b"", body.into(), &tag)
-            .map_err(|_| {
-                corrupt(if last {
-                    "the final chunk does not verify"
-                } else {
-                    "a chunk does not verify"
-                })
-            })?;
+            .map_err(|_| corrupt(if last { "the final chunk does not verify" } else { "a chunk does not verify" }))?;
         let next_total = total + pt_len as u64;
         if next_total > max_plaintext {
             return Err(Error::rejected(
@@ -245,9 +218,7 @@ pub fn decrypt<R: Read, W: Write>(
                 ),
             ));
         }
-        output
-            .write_all(&buf[..pt_len])
-            .map_err(|e| Error::io("writing the decrypted bundle", e))?;
+        output.write_all(&buf[..pt_len]).map_err(|e| Error::io("writing the decrypted bundle", e))?;
         total = next_total;
         if last {
             break;
@@ -256,8 +227,6 @@ pub fn decrypt<R: Read, W: Write>(
         have = 1;
         nonces.advance();
     }
-    output
-        .flush()
-        .map_err(|e| Error::io("writing the decrypted bundle", e))?;
+    output.flush().map_err(|e| Error::io("writing the decrypted bundle", e))?;
     Ok(total)
 }

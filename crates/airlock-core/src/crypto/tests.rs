@@ -32,57 +32,30 @@ fn open(container: &[u8], max: u64) -> (Result<u64>, Vec<u8>) {
 
 fn code(r: Result<u64>) -> &'static str {
     match r {
-        Err(e) => e
-            .reject_code()
-            .unwrap_or_else(|| panic!("expected a rejection, got {e:?}")),
+        Err(e) => e.reject_code().unwrap_or_else(|| panic!("expected a rejection, got {e:?}")),
         Ok(n) => panic!("expected a rejection, got Ok({n})"),
     }
 }
 
 /// Output released on failure must be whole verified chunks of the true plaintext.
 fn assert_only_verified_prefix(out: &[u8], pt: &[u8], chunk: usize) {
-    assert!(
-        out.len().is_multiple_of(chunk),
-        "partial chunk released: {} bytes",
-        out.len()
-    );
+    assert!(out.len().is_multiple_of(chunk), "partial chunk released: {} bytes", out.len());
     assert_eq!(out, &pt[..out.len()]);
 }
 
 #[test]
 fn round_trips_every_interesting_size() {
     let cs = 4096usize;
-    for len in [
-        0,
-        1,
-        cs - 1,
-        cs,
-        cs + 1,
-        2 * cs,
-        3 * cs + 5,
-        5 * 1024 * 1024 + 3,
-    ] {
+    for len in [0, 1, cs - 1, cs, cs + 1, 2 * cs, 3 * cs + 5, 5 * 1024 * 1024 + 3] {
         let pt = plaintext(len);
         let sealed = seal(&pt, cs as u32);
         let chunks = if len == 0 { 1 } else { len.div_ceil(cs) };
-        assert_eq!(
-            sealed.len(),
-            HEADER_LEN + len + chunks * 16,
-            "size for {len}"
-        );
+        assert_eq!(sealed.len(), HEADER_LEN + len + chunks * 16, "size for {len}");
         assert_eq!(&sealed[..8], MAGIC);
         assert_eq!(&sealed[8..12], &(cs as u32).to_le_bytes());
         assert_eq!(&sealed[12..31], &PREFIX);
         let mut out = Vec::new();
-        let n = decrypt(
-            &KEY,
-            Some(cs as u32),
-            &sealed[..],
-            &mut out,
-            len as u64,
-            &Cancel::never(),
-        )
-        .unwrap();
+        let n = decrypt(&KEY, Some(cs as u32), &sealed[..], &mut out, len as u64, &Cancel::never()).unwrap();
         assert_eq!(n, len as u64);
         assert!(out == pt, "plaintext differs for {len}");
     }
@@ -112,15 +85,7 @@ fn round_trips_with_the_default_chunk_size_and_a_reader_that_returns_short_reads
     let mut sealed = Vec::new();
     encrypt(&KEY, &PREFIX, DEFAULT_CHUNK_SIZE, Dribble(&pt), &mut sealed).unwrap();
     let mut out = Vec::new();
-    decrypt(
-        &KEY,
-        None,
-        Dribble(&sealed),
-        &mut out,
-        u64::MAX,
-        &Cancel::never(),
-    )
-    .unwrap();
+    decrypt(&KEY, None, Dribble(&sealed), &mut out, u64::MAX, &Cancel::never()).unwrap();
     assert!(out == pt);
 }
 
@@ -138,10 +103,7 @@ fn every_flipped_byte_of_a_small_container_is_rejected() {
                 assert_eq!(c, "bad_container", "byte {i} mask {mask:#x}");
             } else if i < 12 {
                 // A flipped chunk size is either out of range or misplaces every chunk boundary.
-                assert!(
-                    ["bad_container", "decrypt_failed"].contains(&c),
-                    "byte {i} mask {mask:#x}: {c}"
-                );
+                assert!(["bad_container", "decrypt_failed"].contains(&c), "byte {i} mask {mask:#x}: {c}");
             } else {
                 assert_eq!(c, "decrypt_failed", "byte {i} mask {mask:#x}");
             }
@@ -157,11 +119,7 @@ fn truncation_at_every_offset_is_rejected() {
     for cut in 0..sealed.len() {
         let (r, out) = open(&sealed[..cut], u64::MAX);
         let c = code(r);
-        let want = if cut < HEADER_LEN {
-            "bad_container"
-        } else {
-            "decrypt_failed"
-        };
+        let want = if cut < HEADER_LEN { "bad_container" } else { "decrypt_failed" };
         assert_eq!(c, want, "cut at {cut}");
         assert_only_verified_prefix(&out, &pt, 16);
     }
@@ -209,21 +167,10 @@ fn reordered_or_dropped_chunks_are_rejected() {
 fn the_wrong_bundle_key_is_rejected_with_a_message_naming_the_cause() {
     let sealed = seal(&plaintext(100), 64);
     let mut out = Vec::new();
-    let err = decrypt(
-        &[8; 32],
-        None,
-        &sealed[..],
-        &mut out,
-        u64::MAX,
-        &Cancel::never(),
-    )
-    .unwrap_err();
+    let err = decrypt(&[8; 32], None, &sealed[..], &mut out, u64::MAX, &Cancel::never()).unwrap_err();
     assert_eq!(err.reject_code(), Some("decrypt_failed"));
     let msg = err.to_string();
-    assert!(
-        msg.contains("corrupt") && msg.contains("wrong encryptionKey"),
-        "{msg}"
-    );
+    assert!(msg.contains("corrupt") && msg.contains("wrong encryptionKey"), "{msg}");
     assert!(out.is_empty());
 }
 
@@ -247,14 +194,7 @@ fn bad_magic_and_bad_chunk_sizes_are_bad_containers() {
 fn a_header_chunk_size_differing_from_the_signed_one_is_a_bad_container() {
     let sealed = seal(&plaintext(10), 16);
     let mut out = Vec::new();
-    let r = decrypt(
-        &KEY,
-        Some(32),
-        &sealed[..],
-        &mut out,
-        u64::MAX,
-        &Cancel::never(),
-    );
+    let r = decrypt(&KEY, Some(32), &sealed[..], &mut out, u64::MAX, &Cancel::never());
     assert_eq!(code(r), "bad_container");
     assert!(out.is_empty());
 }
@@ -304,11 +244,7 @@ fn a_cancelled_decryption_stops_between_chunks() {
         }
     }
     let cancel = Cancel::new();
-    let mut sink = CancelAfter {
-        out: Vec::new(),
-        after: 300,
-        cancel: cancel.clone(),
-    };
+    let mut sink = CancelAfter { out: Vec::new(), after: 300, cancel: cancel.clone() };
     let err = decrypt(&KEY, None, &sealed[..], &mut sink, u64::MAX, &cancel).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     assert_eq!(sink.out, &pt[..300]);
@@ -337,11 +273,7 @@ fn an_authenticated_empty_final_chunk_after_full_chunks_is_accepted() {
     let mut nonces = ChunkNonces::new(&PREFIX);
     for (i, piece) in [&pt[..16], &pt[16..], &[][..]].into_iter().enumerate() {
         let mut body = piece.to_vec();
-        let tag = cipher.encrypt_inout_detached(
-            &nonces.current(i == 2).unwrap(),
-            b"",
-            (&mut body[..]).into(),
-        );
+        let tag = cipher.encrypt_inout_detached(&nonces.current(i == 2).unwrap(), b"", (&mut body[..]).into());
         sealed.extend_from_slice(&body);
         sealed.extend_from_slice(&tag.unwrap());
         nonces.advance();
@@ -400,14 +332,12 @@ fn key_wrap_round_trips_and_refuses_the_wrong_encryption_key() {
 
     let err = unwrap_key(&[10; 32], &wrapped).unwrap_err();
     assert_eq!(err.reject_code(), Some("wrong_key"));
-    assert!(err.to_string().contains(
-        "the encryptionKey configured in the app does not match the key this bundle was encrypted for"
-    ));
+    assert!(
+        err.to_string()
+            .contains("the encryptionKey configured in the app does not match the key this bundle was encrypted for")
+    );
     for garbage in ["", "not base64!", "AAAA", &wrapped[4..]] {
-        assert_eq!(
-            unwrap_key(&enc, garbage).unwrap_err().reject_code(),
-            Some("wrong_key")
-        );
+        assert_eq!(unwrap_key(&enc, garbage).unwrap_err().reject_code(), Some("wrong_key"));
     }
 }
 
