@@ -2,11 +2,12 @@
 //! resume only against a strong ETag and never exceed the byte cap.
 //!
 //! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
-//! `sidecar` (the durable `<key>.json` next to a `.part`), `watchdog` (deadline + minimum throughput) and
-//! `download` (the resumable download itself).
+//! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
+//! `watchdog` (deadline + minimum throughput) and `download` (the resumable download itself).
 
 mod download;
 mod policy;
+mod resume;
 mod sidecar;
 mod tls;
 mod watchdog;
@@ -74,8 +75,7 @@ impl Http {
     /// three redirect hops each re-checked against the transport policy.
     pub fn new(options: HttpOptions) -> Result<Self> {
         let tls = tls::client_config(&options.extra_root_certs_pem)?;
-        let timeout = (options.response_timeout_ms > 0)
-            .then(|| Duration::from_millis(options.response_timeout_ms));
+        let timeout = (options.response_timeout_ms > 0).then(|| Duration::from_millis(options.response_timeout_ms));
         let client = reqwest::blocking::Client::builder()
             .user_agent(options.user_agent.clone())
             .timeout(timeout)
@@ -88,9 +88,7 @@ impl Http {
             .http1_only()
             .tls_backend_preconfigured(tls)
             .build()
-            .map_err(|e| {
-                Error::Config(format!("could not set up the HTTP client: {}", chain(&e)))
-            })?;
+            .map_err(|e| Error::Config(format!("could not set up the HTTP client: {}", chain(&e))))?;
         Ok(Http { client, options })
     }
 
@@ -127,19 +125,13 @@ impl Http {
         let too_large = || {
             Error::rejected(
                 "too_large",
-                format!(
-                    "the document at {url} is larger than the {max_bytes} bytes allowed; it was not used"
-                ),
+                format!("the document at {url} is larger than the {max_bytes} bytes allowed; it was not used"),
             )
         };
         if resp.content_length().is_some_and(|len| len > max_bytes) {
             return Err(too_large());
         }
-        let hint = resp
-            .content_length()
-            .unwrap_or(0)
-            .min(max_bytes)
-            .min(1 << 20);
+        let hint = resp.content_length().unwrap_or(0).min(max_bytes).min(1 << 20);
         let mut out = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -160,12 +152,9 @@ impl Http {
                 return Err(too_large());
             }
             out.extend_from_slice(&buf[..n]);
-            watchdog.on_bytes(n as u64).map_err(|stall| {
-                Error::Network(format!(
-                    "reading {url}: {}; will retry later",
-                    stall.describe()
-                ))
-            })?;
+            watchdog
+                .on_bytes(n as u64)
+                .map_err(|stall| Error::Network(format!("reading {url}: {}; will retry later", stall.describe())))?;
         }
         Ok(out)
     }
@@ -180,18 +169,11 @@ impl Http {
 
     /// Classifies a failed `send()` as a transient network error; `then` says what happens next.
     fn request_error(&self, url: &str, err: &reqwest::Error, then: &str) -> Error {
-        let then = if then.is_empty() {
-            "will retry later"
-        } else {
-            then
-        };
+        let then = if then.is_empty() { "will retry later" } else { then };
         let what = if err.is_redirect() {
             format!("following redirects from {url} failed: {}", chain(err))
         } else if err.is_timeout() {
-            format!(
-                "{url} did not answer within {} ms (responseTimeout)",
-                self.options.response_timeout_ms
-            )
+            format!("{url} did not answer within {} ms (responseTimeout)", self.options.response_timeout_ms)
         } else if err.is_connect() {
             format!("could not connect for {url}: {}", chain(err))
         } else {
@@ -208,16 +190,10 @@ fn parse_url(url: &str) -> Result<Url> {
 
 /// Maps a non-success HTTP status to a transient network error with a helpful message.
 fn status_error(url: &str, status: StatusCode, headers: &HeaderMap, then: &str) -> Error {
-    let then = if then.is_empty() {
-        "will retry later"
-    } else {
-        then
-    };
+    let then = if then.is_empty() { "will retry later" } else { then };
     let code = status.as_u16();
     let msg = match code {
-        404 | 410 => format!(
-            "{url} was not found on the server (HTTP {code}); the publisher must upload it; {then}"
-        ),
+        404 | 410 => format!("{url} was not found on the server (HTTP {code}); the publisher must upload it; {then}"),
         429 | 500..=599 => {
             let retry = headers
                 .get(RETRY_AFTER)

@@ -11,6 +11,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read, Write};
 use std::path::Path;
 
+use super::resume::{content_range_start, is_strong_etag};
 use super::sidecar::{Sidecar, remove_if_exists};
 use super::watchdog::Watchdog;
 use super::{BUF_SIZE, Http, chain, status_error};
@@ -53,18 +54,10 @@ pub struct Downloaded {
 /// How one HTTP exchange ended when it did not fail.
 enum Step {
     /// The body was fully received.
-    Complete {
-        hasher: Sha256,
-        size: u64,
-        length_known: bool,
-        resumed_from: u64,
-    },
+    Complete { hasher: Sha256, size: u64, length_known: bool, resumed_from: u64 },
     /// The server did not honour the range; the part must be discarded and fetched afresh.
     Restart(String),
 }
-
-/// What a transient failure leaves behind.
-const KEPT: &str = "the partial download is kept and will resume";
 
 impl Http {
     /// Resumable download into `spec.part_path`; see the module invariant. `progress(done, total)` counts
@@ -78,13 +71,10 @@ impl Http {
         self.check_url(spec.url)?;
         cancel.check()?;
         let expected_sha = spec.expected_sha256.map(|s| s.trim().to_ascii_lowercase());
-        let cap = spec
-            .expected_size
-            .map_or(spec.max_bytes, |s| s.min(spec.max_bytes));
+        let cap = spec.expected_size.map_or(spec.max_bytes, |s| s.min(spec.max_bytes));
         for path in [spec.part_path, spec.sidecar_path] {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::create_dir_all(dir)
-                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
             }
         }
         let mut job = Job {
@@ -122,10 +112,7 @@ impl Job<'_, '_> {
             Ok(m) => m.len(),
             Err(e) if e.kind() == IoErrorKind::NotFound => 0,
             Err(e) => {
-                return Err(Error::io(
-                    format!("reading {}", spec.part_path.display()),
-                    e,
-                ));
+                return Err(Error::io(format!("reading {}", spec.part_path.display()), e));
             }
         };
         let mut sidecar = Sidecar {
@@ -163,12 +150,7 @@ impl Job<'_, '_> {
         let mut restarted = false;
         loop {
             match self.exchange(&mut sidecar, offset)? {
-                Step::Complete {
-                    hasher,
-                    size,
-                    length_known,
-                    resumed_from,
-                } => {
+                Step::Complete { hasher, size, length_known, resumed_from } => {
                     return self.finish(hasher, size, length_known, resumed_from);
                 }
                 Step::Restart(why) => {
@@ -197,38 +179,25 @@ impl Job<'_, '_> {
     fn exchange(&mut self, sidecar: &mut Sidecar, offset: u64) -> Result<Step> {
         let spec = self.spec;
         let url = spec.url;
-        let mut hasher = if offset > 0 {
-            self.hash_part(offset)?
-        } else {
-            Sha256::new()
-        };
-        let mut req = self
-            .http
-            .client
-            .get(url)
-            .header(ACCEPT_ENCODING, "identity");
+        let mut hasher = if offset > 0 { self.hash_part(offset)? } else { Sha256::new() };
+        let mut req = self.http.client.get(url).header(ACCEPT_ENCODING, "identity");
         if offset > 0
             && let Some(etag) = sidecar.etag.as_deref()
         {
-            req = req
-                .header(RANGE, format!("bytes={offset}-"))
-                .header(IF_RANGE, etag);
+            req = req.header(RANGE, format!("bytes={offset}-")).header(IF_RANGE, etag);
         }
-        let resp = req
-            .send()
-            .map_err(|e| self.http.request_error(url, &e, KEPT))?;
+        if let Err(stall) = self.watchdog.check() {
+            return Err(Error::Network(format!("downloading {url}: {}; {}", stall.describe(), self.kept())));
+        }
+        let resp = req.send().map_err(|e| self.http.request_error(url, &e, &self.kept()))?;
         let status = resp.status();
-        let header = |name| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-        };
+        let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
         if status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT {
             let ctype = header(CONTENT_TYPE).unwrap_or("").to_ascii_lowercase();
             if ctype.starts_with("text/html") {
                 return Err(Error::Network(format!(
-                    "{url} returned an HTML page, not a bundle (captive portal? sign in to the network); {KEPT}"
+                    "{url} returned an HTML page, not a bundle (captive portal? sign in to the network); {}",
+                    self.kept()
                 )));
             }
         }
@@ -247,17 +216,19 @@ impl Job<'_, '_> {
                 let etag = header(ETAG).map(str::to_owned);
                 hasher = Sha256::new();
                 if sidecar.etag != etag {
+                    if offset > 0 {
+                        // Never let old part bytes sit next to a sidecar naming the new object.
+                        self.truncate_part()?;
+                    }
                     sidecar.etag = etag;
                     sidecar.store(spec.sidecar_path)?;
                 }
                 0
             }
             StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
-                return Ok(Step::Restart(format!(
-                    "the server refused to resume {url} at byte {offset} (HTTP 416)"
-                )));
+                return Ok(Step::Restart(format!("the server refused to resume {url} at byte {offset} (HTTP 416)")));
             }
-            _ => return Err(status_error(url, status, resp.headers(), KEPT)),
+            _ => return Err(status_error(url, status, resp.headers(), &self.kept())),
         };
         let length = resp.content_length();
         let total_hint = length.map(|l| start.saturating_add(l));
@@ -266,24 +237,14 @@ impl Job<'_, '_> {
         }
         let total = spec.expected_size.or(total_hint).unwrap_or(0);
         let mut file = if start == 0 {
-            OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(spec.part_path)
+            OpenOptions::new().write(true).create(true).truncate(true).open(spec.part_path)
         } else {
             OpenOptions::new().append(true).open(spec.part_path)
         }
         .map_err(|e| Error::io(format!("opening {}", spec.part_path.display()), e))?;
         let size = self.stream(resp, &mut file, &mut hasher, start, total)?;
-        file.sync_data()
-            .map_err(|e| Error::io(format!("syncing {}", spec.part_path.display()), e))?;
-        Ok(Step::Complete {
-            hasher,
-            size,
-            length_known: length.is_some(),
-            resumed_from: start,
-        })
+        file.sync_data().map_err(|e| Error::io(format!("syncing {}", spec.part_path.display()), e))?;
+        Ok(Step::Complete { hasher, size, length_known: length.is_some(), resumed_from: start })
     }
 
     /// Copies the body into `file`, hashing and counting; returns the part's final length.
@@ -310,14 +271,16 @@ impl Job<'_, '_> {
                 Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
                 Err(e) => {
                     let _ = file.sync_data();
+                    let detail = chain(&e);
+                    let what = if detail.contains("timed out") {
+                        format!("no data arrived for {} ms (responseTimeout)", self.http.options.response_timeout_ms)
+                    } else {
+                        detail
+                    };
+                    let of = if total > 0 { format!(" of {total}") } else { String::new() };
                     return Err(Error::Network(format!(
-                        "the connection for {url} broke after {done} of {} bytes ({}); {KEPT}",
-                        if total > 0 {
-                            total.to_string()
-                        } else {
-                            "?".into()
-                        },
-                        chain(&e)
+                        "the connection for {url} broke after {done}{of} bytes: {what}; {}",
+                        self.kept()
                     )));
                 }
             };
@@ -327,8 +290,7 @@ impl Job<'_, '_> {
                 return Err(self.reject_too_large(done + n as u64));
             }
             let chunk = &self.buf[..n];
-            file.write_all(chunk)
-                .map_err(|e| Error::io(format!("writing {}", self.spec.part_path.display()), e))?;
+            file.write_all(chunk).map_err(|e| Error::io(format!("writing {}", self.spec.part_path.display()), e))?;
             hasher.update(chunk);
             done += n as u64;
             if done - reported >= PROGRESS_STEP {
@@ -338,8 +300,9 @@ impl Job<'_, '_> {
             if let Err(stall) = self.watchdog.on_bytes(n as u64) {
                 let _ = file.sync_data();
                 return Err(Error::Network(format!(
-                    "downloading {url}: {} after {done} bytes; {KEPT}",
-                    stall.describe()
+                    "downloading {url} stopped after {done} bytes: {}; {}",
+                    stall.describe(),
+                    self.kept()
                 )));
             }
         }
@@ -347,21 +310,16 @@ impl Job<'_, '_> {
     }
 
     /// Final checks: size, then checksum; rejections delete the part and sidecar.
-    fn finish(
-        &mut self,
-        hasher: Sha256,
-        size: u64,
-        length_known: bool,
-        resumed_from: u64,
-    ) -> Result<Downloaded> {
+    fn finish(&mut self, hasher: Sha256, size: u64, length_known: bool, resumed_from: u64) -> Result<Downloaded> {
         let spec = self.spec;
         if let Some(expected) = spec.expected_size
             && size != expected
         {
             if size < expected && !length_known {
                 return Err(Error::Network(format!(
-                    "the connection for {} closed after {size} of {expected} bytes; {KEPT}",
-                    spec.url
+                    "the connection for {} closed after {size} of {expected} bytes; {}",
+                    spec.url,
+                    self.kept()
                 )));
             }
             return Err(self.reject(
@@ -387,12 +345,7 @@ impl Job<'_, '_> {
             ));
         }
         (self.progress)(size, spec.expected_size.unwrap_or(size));
-        Ok(Downloaded {
-            sha256,
-            size,
-            fetched: self.fetched,
-            resumed_from,
-        })
+        Ok(Downloaded { sha256, size, fetched: self.fetched, resumed_from })
     }
 
     /// Hashes the first `len` bytes of the existing part (streaming, cancellable).
@@ -404,15 +357,10 @@ impl Job<'_, '_> {
         let mut left = len;
         while left > 0 {
             self.cancel.check()?;
-            let want = usize::try_from(left)
-                .unwrap_or(usize::MAX)
-                .min(self.buf.len());
+            let want = usize::try_from(left).unwrap_or(usize::MAX).min(self.buf.len());
             let n = match file.read(&mut self.buf[..want]) {
                 Ok(0) => {
-                    return Err(Error::Storage(format!(
-                        "{} shrank while being read; retry",
-                        path.display()
-                    )));
+                    return Err(Error::Storage(format!("{} shrank while being read; retry", path.display())));
                 }
                 Ok(n) => n,
                 Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
@@ -422,6 +370,25 @@ impl Job<'_, '_> {
             left -= n as u64;
         }
         Ok(hasher)
+    }
+
+    /// Empties the part durably.
+    fn truncate_part(&self) -> Result<()> {
+        let path = self.spec.part_path;
+        let file = OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(path)
+            .map_err(|e| Error::io(format!("truncating {}", path.display()), e))?;
+        file.sync_all().map_err(|e| Error::io(format!("syncing {}", path.display()), e))
+    }
+
+    /// What a transient failure leaves behind, for the error message.
+    fn kept(&self) -> String {
+        match fs::metadata(self.spec.part_path).map(|m| m.len()) {
+            Ok(len) if len > 0 => format!("the partial download ({len} bytes) is kept and will resume"),
+            _ => "will retry later".to_owned(),
+        }
     }
 
     fn reject_too_large(&self, seen: u64) -> Error {
@@ -442,43 +409,5 @@ impl Job<'_, '_> {
             }
         }
         Error::rejected(code, message)
-    }
-}
-
-/// A strong ETag: quoted, not `W/`.
-fn is_strong_etag(etag: &str) -> bool {
-    let etag = etag.trim();
-    etag.len() >= 2 && etag.starts_with('"') && etag.ends_with('"')
-}
-
-/// The first byte position of `Content-Range: bytes a-b/len`.
-fn content_range_start(value: &str) -> Option<u64> {
-    let rest = value.trim().strip_prefix("bytes")?.trim_start();
-    let (range, _total) = rest.split_once('/')?;
-    let (first, last) = range.split_once('-')?;
-    let first: u64 = first.trim().parse().ok()?;
-    let last: u64 = last.trim().parse().ok()?;
-    (last >= first).then_some(first)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_quoted_etags_are_strong() {
-        assert!(is_strong_etag("\"abc\""));
-        assert!(!is_strong_etag("W/\"abc\""));
-        assert!(!is_strong_etag("abc"));
-        assert!(!is_strong_etag("\""));
-    }
-
-    #[test]
-    fn content_range_start_is_parsed_strictly() {
-        assert_eq!(content_range_start("bytes 100-199/200"), Some(100));
-        assert_eq!(content_range_start("bytes 100-199/*"), Some(100));
-        assert_eq!(content_range_start("bytes */200"), None);
-        assert_eq!(content_range_start("bytes 5-1/200"), None);
-        assert_eq!(content_range_start("items 1-2/3"), None);
     }
 }

@@ -31,9 +31,7 @@ pub(crate) fn refusal(url: &Url, allow_insecure_http: bool) -> Option<String> {
                 ))
             }
         }
-        other => Some(format!(
-            "{url} uses the unsupported scheme '{other}'; use an https:// URL"
-        )),
+        other => Some(format!("{url} uses the unsupported scheme '{other}'; use an https:// URL")),
     }
 }
 
@@ -42,10 +40,7 @@ fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return match ip {
             IpAddr::V4(v4) => v4.is_loopback(),

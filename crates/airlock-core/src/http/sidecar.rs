@@ -42,21 +42,13 @@ impl Sidecar {
             .map_err(|e| Error::Storage(format!("could not encode the download sidecar: {e}")))?;
         let tmp = path.with_extension("json.tmp");
         let ctx = || format!("writing the download sidecar {}", tmp.display());
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(ctx(), e))?;
+        let mut file =
+            OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(|e| Error::io(ctx(), e))?;
         file.write_all(&json).map_err(|e| Error::io(ctx(), e))?;
         file.sync_all().map_err(|e| Error::io(ctx(), e))?;
         drop(file);
-        fs::rename(&tmp, path).map_err(|e| {
-            Error::io(
-                format!("renaming the download sidecar into {}", path.display()),
-                e,
-            )
-        })?;
+        fs::rename(&tmp, path)
+            .map_err(|e| Error::io(format!("renaming the download sidecar into {}", path.display()), e))?;
         sync_parent(path)
     }
 }
@@ -66,16 +58,10 @@ pub(crate) fn sync_parent(path: &Path) -> Result<()> {
     let Some(dir) = path.parent() else {
         return Ok(());
     };
-    let dir = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let handle = File::open(dir)
-        .map_err(|e| Error::io(format!("opening directory {} to sync it", dir.display()), e))?;
-    handle
-        .sync_all()
-        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let handle =
+        File::open(dir).map_err(|e| Error::io(format!("opening directory {} to sync it", dir.display()), e))?;
+    handle.sync_all().map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
 }
 
 /// Removes a file, treating "already gone" as success.

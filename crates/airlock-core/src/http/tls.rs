@@ -11,8 +11,7 @@ use crate::error::{Error, Result};
 /// A rustls client configuration using the ring provider, Mozilla's roots and `extra_roots_pem` (PEM bundles).
 pub(crate) fn client_config(extra_roots_pem: &[Vec<u8>]) -> Result<rustls::ClientConfig> {
     let mut roots = RootCertStore::empty();
-    let (_added, _ignored) =
-        roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
+    let (_added, _ignored) = roots.add_parsable_certificates(webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned());
     for (index, pem) in extra_roots_pem.iter().enumerate() {
         let mut found = 0usize;
         for cert in CertificateDer::pem_slice_iter(pem) {
@@ -22,16 +21,12 @@ pub(crate) fn client_config(extra_roots_pem: &[Vec<u8>]) -> Result<rustls::Clien
                 ))
             })?;
             roots.add(cert).map_err(|e| {
-                Error::Config(format!(
-                    "extra root certificate #{index} is not a usable CA certificate ({e})"
-                ))
+                Error::Config(format!("extra root certificate #{index} is not a usable CA certificate ({e})"))
             })?;
             found += 1;
         }
         if found == 0 {
-            return Err(Error::Config(format!(
-                "extra root certificate #{index} contains no PEM CERTIFICATE block"
-            )));
+            return Err(Error::Config(format!("extra root certificate #{index} contains no PEM CERTIFICATE block")));
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

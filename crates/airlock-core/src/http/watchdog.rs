@@ -10,11 +10,7 @@ pub(crate) enum Stall {
     /// The overall deadline passed.
     Deadline { limit: Duration },
     /// Fewer than the minimum bytes arrived during the last window.
-    TooSlow {
-        bytes: u64,
-        window: Duration,
-        min_per_sec: u64,
-    },
+    TooSlow { bytes: u64, window: Duration, min_per_sec: u64 },
 }
 
 impl Stall {
@@ -22,16 +18,9 @@ impl Stall {
     pub fn describe(&self) -> String {
         match self {
             Stall::Deadline { limit } => {
-                format!(
-                    "the transfer took longer than the overall deadline of {} s",
-                    limit.as_secs_f64()
-                )
+                format!("the transfer took longer than the overall deadline of {} s", limit.as_secs_f64())
             }
-            Stall::TooSlow {
-                bytes,
-                window,
-                min_per_sec,
-            } => format!(
+            Stall::TooSlow { bytes, window, min_per_sec } => format!(
                 "the transfer was too slow: {bytes} bytes in the last {} ms, below the minimum of {min_per_sec} bytes/s",
                 window.as_millis()
             ),
@@ -55,9 +44,7 @@ impl Watchdog {
     pub fn start(overall: Duration, window: Duration, min_per_sec: u64) -> Self {
         let now = Instant::now();
         Watchdog {
-            deadline: now
-                .checked_add(overall)
-                .unwrap_or(now + Duration::from_secs(365 * 24 * 3600)),
+            deadline: now.checked_add(overall).unwrap_or(now + Duration::from_secs(365 * 24 * 3600)),
             limit: overall,
             window,
             min_per_sec,
@@ -83,8 +70,7 @@ impl Watchdog {
         }
         let elapsed = now.duration_since(self.window_start);
         if elapsed >= self.window {
-            let needed =
-                u128::from(self.min_per_sec).saturating_mul(elapsed.as_nanos()) / 1_000_000_000;
+            let needed = u128::from(self.min_per_sec).saturating_mul(elapsed.as_nanos()) / 1_000_000_000;
             if u128::from(self.window_bytes) < needed {
                 return Err(Stall::TooSlow {
                     bytes: self.window_bytes,
@@ -120,11 +106,7 @@ mod tests {
         let mut w = Watchdog::start(Duration::from_secs(60), Duration::ZERO, 1024);
         // A zero window disables the throughput check entirely.
         assert!(w.on_bytes(0).is_ok());
-        let mut w = Watchdog::start(
-            Duration::from_secs(60),
-            Duration::from_nanos(1),
-            u64::MAX / 2,
-        );
+        let mut w = Watchdog::start(Duration::from_secs(60), Duration::from_nanos(1), u64::MAX / 2);
         std::thread::yield_now();
         let mut stopped = false;
         for _ in 0..1000 {
