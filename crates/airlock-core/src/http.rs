@@ -1,57 +1,223 @@
 //! HTTP transport. Invariant: only HTTPS (or loopback / explicitly allowed plain HTTP) is fetched; downloads
 //! resume only against a strong ETag and never exceed the byte cap.
-// (stub: being implemented)
+//!
+//! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
+//! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
+//! `watchdog` (deadline + minimum throughput) and `download` (the resumable download itself).
+
+mod download;
+mod policy;
+mod resume;
+mod sidecar;
+mod tls;
+mod watchdog;
+
+pub use download::{DownloadSpec, Downloaded};
+
+use reqwest::StatusCode;
+use reqwest::Url;
+use reqwest::header::{ACCEPT_ENCODING, HeaderMap, RETRY_AFTER};
+use std::io::{ErrorKind as IoErrorKind, Read};
+use std::time::Duration;
+
 use crate::error::{Error, Result};
 use crate::events::Cancel;
-use std::path::Path;
+use watchdog::Watchdog;
+
+/// Size of the reused transfer buffer.
+const BUF_SIZE: usize = 128 * 1024;
+
+/// Transport settings. Defaults follow Capgo (`responseTimeout` 20 s) and the design's watchdog numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpOptions {
+    /// Time allowed to connect and receive the response headers, and for each single read (Capgo's
+    /// `responseTimeout`). `0` disables it.
     pub response_timeout_ms: u64,
+    /// Allow plain `http://` to non-loopback hosts. Unsafe: anyone on the network can block or swap bytes
+    /// (integrity still rests on checksums and signatures, but privacy and availability do not).
     pub allow_insecure_http: bool,
+    /// Watchdog: a transfer moving fewer bytes per second than this over a whole window is aborted (and
+    /// resumed later). `0` disables the throughput check.
     pub min_throughput_bytes_per_sec: u64,
+    /// Length of the throughput window, in milliseconds. `0` disables the throughput check.
     pub throughput_window_ms: u64,
+    /// Overall deadline for one `download` or `get_bytes` call, in milliseconds.
     pub overall_deadline_ms: u64,
+    /// Extra trusted CA certificates (PEM), on top of the built-in Mozilla root set.
     pub extra_root_certs_pem: Vec<Vec<u8>>,
+    /// `User-Agent` header sent with every request.
     pub user_agent: String,
 }
+
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
-            response_timeout_ms: 0,
+            response_timeout_ms: 20_000,
             allow_insecure_http: false,
-            min_throughput_bytes_per_sec: 0,
-            throughput_window_ms: 0,
-            overall_deadline_ms: 0,
-            extra_root_certs_pem: vec![],
-            user_agent: String::new(),
+            min_throughput_bytes_per_sec: 1024,
+            throughput_window_ms: 30_000,
+            overall_deadline_ms: 30 * 60 * 1000,
+            extra_root_certs_pem: Vec::new(),
+            user_agent: format!("airlock/{}", crate::PLUGIN_VERSION),
         }
     }
 }
-pub struct Http;
-pub struct DownloadSpec<'a> {
-    pub url: &'a str,
-    pub part_path: &'a Path,
-    pub sidecar_path: &'a Path,
-    pub expected_sha256: Option<&'a str>,
-    pub expected_size: Option<u64>,
-    pub max_bytes: u64,
+
+/// A blocking HTTP client enforcing the transport policy. Cheap to share by reference across threads.
+#[derive(Debug)]
+pub struct Http {
+    client: reqwest::blocking::Client,
+    options: HttpOptions,
 }
-pub struct Downloaded {
-    pub sha256: String,
-    pub size: u64,
-    pub fetched: u64,
-    pub resumed_from: u64,
-}
+
 impl Http {
-    pub fn new(_o: HttpOptions) -> Result<Self> {
-        Ok(Http)
+    /// Builds the client: rustls (ring) with verified certificates, no automatic decompression, at most
+    /// three redirect hops each re-checked against the transport policy.
+    pub fn new(options: HttpOptions) -> Result<Self> {
+        let tls = tls::client_config(&options.extra_root_certs_pem)?;
+        let timeout = (options.response_timeout_ms > 0).then(|| Duration::from_millis(options.response_timeout_ms));
+        let client = reqwest::blocking::Client::builder()
+            .user_agent(options.user_agent.clone())
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(policy::redirect_policy(options.allow_insecure_http))
+            .no_gzip()
+            .no_brotli()
+            .no_deflate()
+            .no_zstd()
+            .http1_only()
+            .tls_backend_preconfigured(tls)
+            .build()
+            .map_err(|e| Error::Config(format!("could not set up the HTTP client: {}", chain(&e))))?;
+        Ok(Http { client, options })
     }
-    pub fn check_url(&self, _u: &str) -> Result<()> {
-        Ok(())
+
+    /// The options this client was built with.
+    pub fn options(&self) -> &HttpOptions {
+        &self.options
     }
-    pub fn get_bytes(&self, _u: &str, _m: u64, _c: &Cancel) -> Result<Vec<u8>> {
-        Err(Error::Storage("stub".into()))
+
+    /// Transport policy: https, or http only to loopback (127.0.0.0/8, ::1, localhost) or when allowed.
+    /// Pure check, no DNS: a refused URL is never requested.
+    pub fn check_url(&self, url: &str) -> Result<()> {
+        let parsed = parse_url(url)?;
+        match policy::refusal(&parsed, self.options.allow_insecure_http) {
+            None => Ok(()),
+            Some(why) => Err(Error::Config(why)),
+        }
     }
-    pub fn download(&self, _s: &DownloadSpec<'_>, _c: &Cancel, _p: &mut dyn FnMut(u64, u64)) -> Result<Downloaded> {
-        Err(Error::Storage("stub".into()))
+
+    /// GET a small document (manifests, catalogs) fully into memory, refusing more than `max_bytes`.
+    pub fn get_bytes(&self, url: &str, max_bytes: u64, cancel: &Cancel) -> Result<Vec<u8>> {
+        self.check_url(url)?;
+        cancel.check()?;
+        let mut watchdog = self.watchdog();
+        let mut resp = self
+            .client
+            .get(url)
+            .header(ACCEPT_ENCODING, "identity")
+            .send()
+            .map_err(|e| self.request_error(url, &e, ""))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(status_error(url, status, resp.headers(), ""));
+        }
+        let too_large = || {
+            Error::rejected(
+                "too_large",
+                format!("the document at {url} is larger than the {max_bytes} bytes allowed; it was not used"),
+            )
+        };
+        if resp.content_length().is_some_and(|len| len > max_bytes) {
+            return Err(too_large());
+        }
+        let hint = resp.content_length().unwrap_or(0).min(max_bytes).min(1 << 20);
+        let mut out = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            cancel.check()?;
+            let n = match resp.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(Error::Network(format!(
+                        "reading {url} failed after {} bytes: {}; will retry later",
+                        out.len(),
+                        chain(&e)
+                    )));
+                }
+            };
+            if out.len() as u64 + n as u64 > max_bytes {
+                return Err(too_large());
+            }
+            out.extend_from_slice(&buf[..n]);
+            watchdog
+                .on_bytes(n as u64)
+                .map_err(|stall| Error::Network(format!("reading {url}: {}; will retry later", stall.describe())))?;
+        }
+        Ok(out)
     }
+
+    fn watchdog(&self) -> Watchdog {
+        Watchdog::start(
+            Duration::from_millis(self.options.overall_deadline_ms),
+            Duration::from_millis(self.options.throughput_window_ms),
+            self.options.min_throughput_bytes_per_sec,
+        )
+    }
+
+    /// Classifies a failed `send()` as a transient network error; `then` says what happens next.
+    fn request_error(&self, url: &str, err: &reqwest::Error, then: &str) -> Error {
+        let then = if then.is_empty() { "will retry later" } else { then };
+        let what = if err.is_redirect() {
+            format!("following redirects from {url} failed: {}", chain(err))
+        } else if err.is_timeout() {
+            format!("{url} did not answer within {} ms (responseTimeout)", self.options.response_timeout_ms)
+        } else if err.is_connect() {
+            format!("could not connect for {url}: {}", chain(err))
+        } else {
+            format!("request to {url} failed: {}", chain(err))
+        };
+        Error::Network(format!("{what}; {then}"))
+    }
+}
+
+/// Parses a URL, naming the problem when it is malformed.
+fn parse_url(url: &str) -> Result<Url> {
+    Url::parse(url).map_err(|e| Error::Config(format!("'{url}' is not a valid URL ({e})")))
+}
+
+/// Maps a non-success HTTP status to a transient network error with a helpful message.
+fn status_error(url: &str, status: StatusCode, headers: &HeaderMap, then: &str) -> Error {
+    let then = if then.is_empty() { "will retry later" } else { then };
+    let code = status.as_u16();
+    let msg = match code {
+        404 | 410 => format!("{url} was not found on the server (HTTP {code}); the publisher must upload it; {then}"),
+        429 | 500..=599 => {
+            let retry = headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| format!(", Retry-After: {}", v.trim()))
+                .unwrap_or_default();
+            format!("the server is overloaded or failing (HTTP {code}{retry}) for {url}; {then}")
+        }
+        _ => format!("the server answered HTTP {code} for {url}; {then}"),
+    };
+    Error::Network(msg)
+}
+
+/// An error and its sources on one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(e) = source {
+        let m = e.to_string();
+        if !out.contains(&m) {
+            out.push_str(": ");
+            out.push_str(&m);
+        }
+        source = e.source();
+    }
+    out
 }

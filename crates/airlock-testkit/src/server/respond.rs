@@ -1,0 +1,181 @@
+//! Deciding the answer to one request. Invariant: without faults the answer is what a correct CDN would send
+//! (ETag, 304 on If-None-Match, 206/416 on Range, If-Range honoured); each fault changes exactly one thing.
+
+use std::sync::Arc;
+
+use super::wire::Request;
+use super::{Fault, RequestRecord, Shared, State};
+
+/// How the body is delivered.
+pub(super) enum Delivery {
+    Full,
+    Cut(u64),
+    Drip(u64),
+    Stall,
+}
+
+pub(super) struct Plan {
+    pub(super) status: u16,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) body: Arc<Vec<u8>>,
+    pub(super) range: (usize, usize),
+    pub(super) delivery: Delivery,
+}
+
+impl Plan {
+    fn simple(status: u16, content_type: &str, body: &[u8]) -> Plan {
+        Plan {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: Arc::new(body.to_vec()),
+            range: (0, body.len()),
+            delivery: Delivery::Full,
+        }
+    }
+}
+
+/// Decides the answer, applying faults, and logs the request.
+pub(super) fn plan(shared: &Shared, req: &Request, path: &str) -> Plan {
+    let mut state = shared.state();
+    let hit = {
+        let hits = state.hits.entry(path.to_owned()).or_insert(0);
+        *hits += 1;
+        *hits - 1
+    };
+    let plan = decide(&mut state, req, path, hit);
+    state.log.push(RequestRecord {
+        method: req.method.clone(),
+        path: req.target.clone(),
+        range: req.header("Range"),
+        if_range: req.header("If-Range"),
+        if_none_match: req.header("If-None-Match"),
+        status: plan.status,
+    });
+    plan
+}
+
+fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
+    if req.method != "GET" && req.method != "HEAD" {
+        return Plan::simple(405, "text/plain", b"method not allowed");
+    }
+    let mut delivery = Delivery::Full;
+    let mut ignore_range = false;
+    let mut change_etag = false;
+    if let Some(faults) = state.faults.get_mut(path) {
+        for fault in faults.iter_mut() {
+            match fault {
+                Fault::Status(code) => {
+                    return Plan::simple(*code, "text/plain", b"injected status");
+                }
+                Fault::StatusWithRetryAfter { status, retry_after_secs } => {
+                    let mut plan = Plan::simple(*status, "text/plain", b"injected status");
+                    plan.headers.push(("Retry-After".into(), retry_after_secs.to_string()));
+                    return plan;
+                }
+                Fault::Redirect(to) => {
+                    let mut plan = Plan::simple(302, "text/plain", b"moved");
+                    plan.headers.push(("Location".into(), to.clone()));
+                    return plan;
+                }
+                Fault::Html200 => {
+                    return Plan::simple(
+                        200,
+                        "text/html; charset=utf-8",
+                        b"<!doctype html><title>Sign in to Wi-Fi</title><form>login</form>",
+                    );
+                }
+                Fault::IgnoreRange => ignore_range = true,
+                Fault::ChangeEtagAfterFirst => change_etag = hit >= 1,
+                Fault::CutAfter { bytes, times } => {
+                    if *times > 0 {
+                        *times -= 1;
+                        delivery = Delivery::Cut(*bytes);
+                    }
+                }
+                Fault::SlowDrip { bytes_per_sec } => delivery = Delivery::Drip(*bytes_per_sec),
+                Fault::Stall => delivery = Delivery::Stall,
+            }
+        }
+        faults.retain(|f| !matches!(f, Fault::CutAfter { times: 0, .. }));
+    }
+    let Some(object) = state.objects.get(path).cloned() else {
+        return Plan::simple(404, "text/plain", b"not found");
+    };
+    let etag = if change_etag {
+        format!("\"{}-changed{hit}\"", object.etag.trim_start_matches("W/").trim_matches('"'))
+    } else {
+        object.etag.clone()
+    };
+    let len = object.body.len();
+    let mut headers = vec![
+        ("Content-Type".to_owned(), content_type(path).to_owned()),
+        ("ETag".to_owned(), etag.clone()),
+        ("Accept-Ranges".to_owned(), "bytes".to_owned()),
+    ];
+    if req.header("If-None-Match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        return Plan { status: 304, headers, body: Arc::new(Vec::new()), range: (0, 0), delivery: Delivery::Full };
+    }
+    let if_range_ok = req.header("If-Range").is_none_or(|v| v.trim() == etag && !etag.starts_with("W/"));
+    let range = req.header("Range").filter(|_| !ignore_range && if_range_ok).and_then(|r| parse_range(&r));
+    let (status, from, to) = match range {
+        Some((a, _)) if a >= len as u64 => {
+            headers.push(("Content-Range".into(), format!("bytes */{len}")));
+            return Plan { status: 416, headers, body: Arc::new(Vec::new()), range: (0, 0), delivery: Delivery::Full };
+        }
+        Some((a, b)) => {
+            let a = a as usize;
+            let b = b.map_or(len - 1, |b| (b as usize).min(len - 1));
+            if b < a {
+                (200, 0, len)
+            } else {
+                headers.push(("Content-Range".into(), format!("bytes {a}-{b}/{len}")));
+                (206, a, b + 1)
+            }
+        }
+        None => (200, 0, len),
+    };
+    Plan { status, headers, body: object.body, range: (from, to), delivery }
+}
+
+/// `bytes=a-` or `bytes=a-b` (single range only).
+fn parse_range(value: &str) -> Option<(u64, Option<u64>)> {
+    let spec = value.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let a = a.trim().parse().ok()?;
+    let b = b.trim();
+    let b = if b.is_empty() { None } else { Some(b.parse().ok()?) };
+    Some((a, b))
+}
+
+fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "zip" => "application/zip",
+        "json" => "application/json",
+        "html" => "text/html",
+        _ => "application/octet-stream",
+    }
+}
+
+pub(super) fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        206 => "Partial Content",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        410 => "Gone",
+        416 => "Range Not Satisfiable",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}

@@ -1,0 +1,155 @@
+//! Wire side of the test server: reading one request head, writing the answer in counted chunks, and waiting
+//! for the peer. Invariant: every wait polls the stop flag and is bounded, so dropping the server never hangs.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::Shared;
+use super::respond::{Delivery, plan, reason};
+use super::strip_query;
+
+/// Socket timeout used to poll the stop flag.
+const POLL: Duration = Duration::from_millis(50);
+/// Upper bound for any single slow behaviour (drip, stall, blocked write, reading a request).
+const MAX_SLOW: Duration = Duration::from_secs(10);
+/// Body bytes written per `write` call.
+const CHUNK: usize = 16 * 1024;
+
+pub(super) struct Request {
+    pub(super) method: String,
+    pub(super) target: String,
+    pub(super) headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub(super) fn header(&self, name: &str) -> Option<String> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+    }
+}
+
+pub(super) fn handle(shared: &Shared, mut stream: TcpStream) {
+    let _ = stream.set_read_timeout(Some(POLL));
+    let _ = stream.set_write_timeout(Some(POLL));
+    let _ = stream.set_nodelay(true);
+    let Some(req) = read_request(shared, &mut stream) else {
+        return;
+    };
+    let path = strip_query(&req.target);
+    let plan = plan(shared, &req, &path);
+    let head_only = req.method == "HEAD";
+    let mut head = format!("HTTP/1.1 {} {}\r\n", plan.status, reason(plan.status));
+    for (k, v) in &plan.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let (from, to) = plan.range;
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", to - from));
+    if write_all(shared, &mut stream, head.as_bytes()).is_err() {
+        return;
+    }
+    if !head_only {
+        let body = &plan.body[from..to];
+        match plan.delivery {
+            Delivery::Full => send_body(shared, &mut stream, &path, body, None),
+            Delivery::Cut(n) => {
+                let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
+                send_body(shared, &mut stream, &path, &body[..n], None)
+            }
+            Delivery::Drip(rate) => send_body(shared, &mut stream, &path, body, Some(rate)),
+            Delivery::Stall => wait_for_close(shared, &mut stream, MAX_SLOW),
+        }
+    }
+    let _ = stream.flush();
+    let _ = stream.shutdown(Shutdown::Write);
+    wait_for_close(shared, &mut stream, Duration::from_secs(2));
+}
+
+/// Reads one request head (bounded in size and time).
+fn read_request(shared: &Shared, stream: &mut TcpStream) -> Option<Request> {
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos;
+        }
+        if buf.len() > 64 * 1024 || shared.stopped() || started.elapsed() > MAX_SLOW {
+            return None;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(_) => return None,
+        }
+    };
+    let text = String::from_utf8_lossy(&buf[..end]).into_owned();
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next()?.split_whitespace();
+    let method = first.next()?.to_owned();
+    let target = first.next()?.to_owned();
+    let headers =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    Some(Request { method, target, headers })
+}
+
+/// Writes everything, retrying timeouts until stopped or `MAX_SLOW` passes.
+fn write_all(shared: &Shared, stream: &mut TcpStream, mut bytes: &[u8]) -> Result<usize, ()> {
+    let started = Instant::now();
+    let mut written = 0;
+    while !bytes.is_empty() {
+        if shared.stopped() || started.elapsed() > MAX_SLOW {
+            return Err(());
+        }
+        match stream.write(bytes) {
+            Ok(0) => return Err(()),
+            Ok(n) => {
+                written += n;
+                bytes = &bytes[n..];
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(_) => return Err(()),
+        }
+    }
+    Ok(written)
+}
+
+/// Sends `body` in chunks (at `rate` bytes/s when given), counting what was written.
+fn send_body(shared: &Shared, stream: &mut TcpStream, path: &str, body: &[u8], rate: Option<u64>) {
+    let started = Instant::now();
+    let step = match rate {
+        Some(rate) => usize::try_from((rate / 20).max(1)).unwrap_or(CHUNK).min(CHUNK),
+        None => CHUNK,
+    };
+    for piece in body.chunks(step) {
+        if rate.is_some() {
+            if started.elapsed() > MAX_SLOW || shared.stopped() {
+                return;
+            }
+            thread::sleep(POLL);
+        }
+        let result = write_all(shared, stream, piece);
+        let mut state = shared.state();
+        let n = match result {
+            Ok(n) => n as u64,
+            Err(()) => return,
+        };
+        *state.sent_by_path.entry(path.to_owned()).or_insert(0) += n;
+        state.sent_total += n;
+    }
+}
+
+/// Waits until the peer closes the connection, the server stops, or `limit` passes.
+fn wait_for_close(shared: &Shared, stream: &mut TcpStream, limit: Duration) {
+    let started = Instant::now();
+    let mut sink = [0u8; 1024];
+    while !shared.stopped() && started.elapsed() < limit {
+        match stream.read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(_) => return,
+        }
+    }
+}
