@@ -1,31 +1,103 @@
 //! Safe zip extraction into a staging directory. Invariant: nothing is ever written outside the staging
 //! directory, and a hostile archive is rejected before any file is created.
-// (stub: being implemented)
-/// One file of a bundle tree (temporary definition until the unpack module lands).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-pub struct FileEntry {
-    pub path: String,
-    pub size: u64,
-    pub sha256: String,
-}
+//!
+//! The archive is validated as a whole first (`plan`: paths, types, methods, sizes, overlaps, duplicates,
+//! collisions, `index.html`, the signed file list by name and size); only then are files written (`write`),
+//! each capped at its declared size and hashed as it is written. Rejection codes: `unsafe_zip`, `corrupt_zip`,
+//! `missing_index`, `file_list_mismatch`.
+
+mod manifest;
+mod plan;
+mod policy;
+mod raw;
+mod reader;
+mod write;
+
+use std::fs::File;
+use std::path::Path;
+
 use crate::error::{Error, Result};
 use crate::events::Cancel;
-use std::path::Path;
-pub struct Limits {
-    pub max_total_bytes: u64,
+
+pub use policy::{MAX_COMPONENT_BYTES, check_path};
+
+/// One file of a bundle tree, as the signed release manifest lists it (also serialized in manifests).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct FileEntry {
+    /// Path relative to the bundle root, `/`-separated.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256 of the content, lowercase hex.
+    pub sha256: String,
 }
+
+/// Resource limits applied to every archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most entries (files, directories, ignored entries) the archive may list.
+    pub max_entries: usize,
+    /// Longest entry path, in bytes.
+    pub max_path_bytes: usize,
+    /// Most path components of an entry (`a/b/c.js` is 3 deep).
+    pub max_depth: usize,
+    /// Largest declared uncompressed total of all entries, in bytes.
+    pub max_total_bytes: u64,
+    /// Largest declared uncompressed-to-compressed ratio of one entry (DEFLATE tops out near 1032:1).
+    pub max_ratio: u64,
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_total_bytes: 1 << 30 }
+        Limits {
+            max_entries: 100_000,
+            max_path_bytes: 1024,
+            max_depth: 64,
+            max_total_bytes: 1 << 30,
+            max_ratio: 1100,
+        }
     }
 }
+
+/// Extracts `zip_path` into the existing, empty directory `staging` that the caller just created.
+///
+/// Validates EVERY entry before creating any file. Returns the tree written (sorted by path, paths relative to
+/// the bundle root after flattening a single top-level folder). When `expected` is given (signed manifest),
+/// the tree must equal it exactly (same paths, sizes, sha256; nothing extra or missing). `progress` receives
+/// increments of uncompressed bytes written. Checks `cancel` between files. Directory entries, `__MACOSX/` and
+/// `.DS_Store` are never written; parent directories are created as needed. Files are not fsynced: the caller
+/// makes the tree durable. On error, staging may hold partial files and must be removed by the caller.
 pub fn unpack(
-    _z: &Path,
-    _s: &Path,
-    _l: &Limits,
-    _e: Option<&[FileEntry]>,
-    _c: &Cancel,
-    _p: &mut dyn FnMut(u64),
+    zip_path: &Path,
+    staging: &Path,
+    limits: &Limits,
+    expected: Option<&[FileEntry]>,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(u64),
 ) -> Result<Vec<FileEntry>> {
-    Err(Error::Storage("stub".into()))
+    cancel.check()?;
+    let open_err = |e| Error::io(format!("opening bundle archive {}", zip_path.display()), e);
+    let file = File::open(zip_path).map_err(open_err)?;
+    let file_len = file.metadata().map_err(open_err)?.len();
+    let mut probe = reader::ArchiveReader::new(file.try_clone().map_err(open_err)?, file_len);
+    let end = raw::read_end_record(&mut probe)?;
+    if end.entries > limits.max_entries as u64 {
+        return Err(Error::rejected(
+            "unsafe_zip",
+            format!(
+                "the archive lists {} entries, over the limit of {}; make the bundle smaller or raise the unpack \
+                 limits",
+                end.entries, limits.max_entries
+            ),
+        ));
+    }
+    let mut archive = zip::ZipArchive::new(reader::ArchiveReader::new(file, file_len))
+        .map_err(|e| plan::zip_error("the bundle is not a readable zip archive", e))?;
+    let plan = plan::build(&mut archive, &mut probe, &end, limits, expected)?;
+    cancel.check()?;
+    let tree = write::extract(&mut archive, staging, &plan, cancel, progress)?;
+    if let Some(expected) = expected {
+        manifest::compare_tree(&tree, expected)?;
+    }
+    Ok(tree)
 }
