@@ -55,6 +55,7 @@ fn naive_install(server: &TestServer, path: &str) -> Duration {
 }
 
 /// Runs `airlock agent download` as a child and returns its peak RSS (KiB) from `wait4`.
+#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std does not know about
 fn peak_rss_kib(server: &TestServer, path: &str, zip_sha: &str) -> (i64, Duration) {
     let device = Device::new();
     let config = device.write_config();
@@ -108,7 +109,11 @@ fn main() {
     println!("big bundle: {:.1} MB zipped", big_zip.len() as f64 / 1e6);
     server.put("/b200.zip", big_zip);
     let (rss, took) = peak_rss_kib(&server, "/b200.zip", &big_sha);
-    println!("install 200 MB: peak RSS of the airlock process {:.1} MB (budget 64 MB), {:.0} ms", rss as f64 / 1024.0, ms(took));
+    println!(
+        "install 200 MB: peak RSS of the airlock process {:.1} MB (budget 64 MB), {:.0} ms",
+        rss as f64 / 1024.0,
+        ms(took)
+    );
 
     // 3. launch() on a 2 000-file bundle that has reached ready.
     let device = Device::new();

@@ -66,7 +66,9 @@ impl Sim {
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|b| (b["id"].as_str().unwrap_or("").to_string(), b["version"].as_str().unwrap_or("").to_string()))
+                    .map(|b| {
+                        (b["id"].as_str().unwrap_or("").to_string(), b["version"].as_str().unwrap_or("").to_string())
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -165,7 +167,18 @@ fn sigkill_at_random_points_never_leaves_an_unbootable_state() {
             }
             let zip = sim.dists[&v].zip();
             let url = sim.server.url(&format!("/b/{v}.zip"));
-            ("download", vec!["download".into(), "--url".into(), url, "--version".into(), v, "--checksum".into(), sha256_hex(&zip)])
+            (
+                "download",
+                vec![
+                    "download".into(),
+                    "--url".into(),
+                    url,
+                    "--version".into(),
+                    v,
+                    "--checksum".into(),
+                    sha256_hex(&zip),
+                ],
+            )
         } else if roll < 60 && !installed.is_empty() {
             let (id, _) = &installed[rng.below(installed.len() as u64) as usize];
             ("next", vec!["next".into(), "--id".into(), id.clone()])

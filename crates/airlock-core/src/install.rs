@@ -360,15 +360,15 @@ impl<'a> Progress<'a> {
     }
 
     fn download(&mut self, done: u64, total: u64) {
-        if total > 0 {
-            self.send((done.min(total) * 90 / total) as u32);
+        if let Some(p) = (done.min(total) * 90).checked_div(total) {
+            self.send(p as u32);
         }
     }
 
     fn unpack(&mut self, bytes: u64) {
         self.unpacked += bytes;
-        if self.unpack_total > 0 {
-            self.send(90 + (self.unpacked.min(self.unpack_total) * 9 / self.unpack_total) as u32);
+        if let Some(p) = (self.unpacked.min(self.unpack_total) * 9).checked_div(self.unpack_total) {
+            self.send(90 + p as u32);
         }
     }
 }

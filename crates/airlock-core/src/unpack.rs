@@ -49,13 +49,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_entries: 100_000,
-            max_path_bytes: 1024,
-            max_depth: 64,
-            max_total_bytes: 1 << 30,
-            max_ratio: 1100,
-        }
+        Limits { max_entries: 100_000, max_path_bytes: 1024, max_depth: 64, max_total_bytes: 1 << 30, max_ratio: 1100 }
     }
 }
 

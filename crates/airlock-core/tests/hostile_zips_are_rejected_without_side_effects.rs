@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use airlock_core::unpack::{FileEntry, Limits, check_path, unpack};
 use airlock_core::{Cancel, Error};
 use airlock_testkit::zipcraft::{
-    FLAG_ENCRYPTED, FLAG_UTF8, MODE_CHAR_DEVICE, MODE_DIR, MODE_FIFO, RawEntry, build, build_zip64,
-    deflate, good_zip, streamed_zip,
+    FLAG_ENCRYPTED, FLAG_UTF8, MODE_CHAR_DEVICE, MODE_DIR, MODE_FIFO, RawEntry, build, build_zip64, deflate, good_zip,
+    streamed_zip,
 };
 use sha2::{Digest, Sha256};
 
@@ -59,11 +59,7 @@ fn sha(bytes: &[u8]) -> String {
 fn manifest(files: &[(&str, &[u8])]) -> Vec<FileEntry> {
     let mut list: Vec<FileEntry> = files
         .iter()
-        .map(|(path, bytes)| FileEntry {
-            path: (*path).to_owned(),
-            size: bytes.len() as u64,
-            sha256: sha(bytes),
-        })
+        .map(|(path, bytes)| FileEntry { path: (*path).to_owned(), size: bytes.len() as u64, sha256: sha(bytes) })
         .collect();
     list.sort();
     list
@@ -82,15 +78,7 @@ struct Bad {
 }
 
 fn bad(name: &'static str, zip: Vec<u8>, code: &'static str, says: impl Into<String>) -> Bad {
-    Bad {
-        name,
-        zip,
-        limits: Limits::default(),
-        expected: None,
-        code,
-        says: says.into(),
-        before_writing: true,
-    }
+    Bad { name, zip, limits: Limits::default(), expected: None, code, says: says.into(), before_writing: true }
 }
 
 impl Bad {
@@ -122,9 +110,7 @@ fn bad_cases(sandbox: &Path, outside: &Path) -> Vec<Bad> {
     let abs_name = format!("{}/abs.txt", sandbox.display());
     let outside_target = outside.display().to_string();
     let big: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
-    let kernel: Vec<u8> = (0..20_000u32)
-        .flat_map(|i| format!("line {i}\n").into_bytes())
-        .collect();
+    let kernel: Vec<u8> = (0..20_000u32).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
     let good = good_zip(&[("index.html", INDEX), ("app.js", APP)]);
     let long_component = format!("{}.js", "a".repeat(256));
     let small = |f: &dyn Fn(&mut Limits)| {
@@ -166,12 +152,7 @@ fn bad_cases(sandbox: &Path, outside: &Path) -> Vec<Bad> {
             unsafe_zip,
             r#"entry "C:/x.txt" starts with the drive prefix "C:""#,
         ),
-        bad(
-            "backslash",
-            with_index(RawEntry::stored("..\\x.txt", b"escaped")),
-            unsafe_zip,
-            "contains a backslash",
-        ),
+        bad("backslash", with_index(RawEntry::stored("..\\x.txt", b"escaped")), unsafe_zip, "contains a backslash"),
         bad(
             "NUL byte",
             with_index(RawEntry::stored("x", b"nul").name_bytes(b"a\0b.js")),
@@ -264,61 +245,37 @@ fn bad_cases(sandbox: &Path, outside: &Path) -> Vec<Bad> {
         ),
         bad(
             "duplicate names",
-            build(&[
-                index(),
-                RawEntry::stored("app.js", b"one"),
-                RawEntry::stored("app.js", b"two"),
-            ]),
+            build(&[index(), RawEntry::stored("app.js", b"one"), RawEntry::stored("app.js", b"two")]),
             unsafe_zip,
             r#"entry "app.js" appears more than once"#,
         ),
         bad(
             "duplicate names behind Zip64 end records",
-            build_zip64(&[
-                index(),
-                RawEntry::stored("app.js", b"one"),
-                RawEntry::stored("app.js", b"two"),
-            ]),
+            build_zip64(&[index(), RawEntry::stored("app.js", b"one"), RawEntry::stored("app.js", b"two")]),
             unsafe_zip,
             r#"entry "app.js" appears more than once: the archive declares 3 entries"#,
         ),
         bad(
             "case-fold collision",
-            build(&[
-                index(),
-                RawEntry::stored("App.js", b"A"),
-                RawEntry::stored("app.js", b"a"),
-            ]),
+            build(&[index(), RawEntry::stored("App.js", b"A"), RawEntry::stored("app.js", b"a")]),
             unsafe_zip,
             r#"entry "app.js" and "App.js" differ only by letter case"#,
         ),
         bad(
             "NFC/NFD collision",
-            build(&[
-                index(),
-                RawEntry::stored("caf\u{e9}.js", b"nfc"),
-                RawEntry::stored("cafe\u{301}.js", b"nfd"),
-            ]),
+            build(&[index(), RawEntry::stored("caf\u{e9}.js", b"nfc"), RawEntry::stored("cafe\u{301}.js", b"nfd")]),
             unsafe_zip,
             "are the same name in different Unicode normalisation forms (NFC/NFD)",
         ),
         bad(
             "case-fold directory collision",
-            build(&[
-                index(),
-                RawEntry::stored("Assets/a.js", b"A"),
-                RawEntry::stored("assets/b.js", b"a"),
-            ]),
+            build(&[index(), RawEntry::stored("Assets/a.js", b"A"), RawEntry::stored("assets/b.js", b"a")]),
             unsafe_zip,
             r#"entry "assets" and "Assets" differ only by letter case"#,
         ),
         bad(
             "file used as a directory",
-            build(&[
-                index(),
-                RawEntry::stored("lib", b"f"),
-                RawEntry::stored("lib/x.js", b"x"),
-            ]),
+            build(&[index(), RawEntry::stored("lib", b"f"), RawEntry::stored("lib/x.js", b"x")]),
             unsafe_zip,
             r#"entry "lib" is used both as a file and as a directory (by "lib/x.js")"#,
         ),
@@ -330,10 +287,7 @@ fn bad_cases(sandbox: &Path, outside: &Path) -> Vec<Bad> {
         ),
         bad(
             "data running into the central directory",
-            with_index(
-                RawEntry::deflated("app.js", APP)
-                    .declared_compressed_size(deflate(APP).len() as u32 + 20),
-            ),
+            with_index(RawEntry::deflated("app.js", APP).declared_compressed_size(deflate(APP).len() as u32 + 20)),
             unsafe_zip,
             r#"entry "app.js" overlaps the central directory"#,
         ),
@@ -444,12 +398,7 @@ fn bad_cases(sandbox: &Path, outside: &Path) -> Vec<Bad> {
             corrupt,
             "no end-of-central-directory record ends the archive",
         ),
-        bad(
-            "empty file",
-            Vec::new(),
-            corrupt,
-            "too short for a zip file",
-        ),
+        bad("empty file", Vec::new(), corrupt, "too short for a zip file"),
         bad(
             "trailing junk after the end record",
             trailing,
@@ -469,29 +418,19 @@ fn bad_cases(sandbox: &Path, outside: &Path) -> Vec<Bad> {
             mismatch,
             r#"file "vendor.js" is in the signed file list but missing from the bundle"#,
         )
-        .expected(manifest(&[
-            ("index.html", INDEX),
-            ("app.js", APP),
-            ("vendor.js", b"v"),
-        ])),
+        .expected(manifest(&[("index.html", INDEX), ("app.js", APP), ("vendor.js", b"v")])),
         bad(
             "signed list has another size",
             good.clone(),
             mismatch,
-            format!(
-                r#"file "app.js" is {} bytes in the bundle but 1 bytes in the signed file list"#,
-                APP.len()
-            ),
+            format!(r#"file "app.js" is {} bytes in the bundle but 1 bytes in the signed file list"#, APP.len()),
         )
         .expected(manifest(&[("index.html", INDEX), ("app.js", b"x")])),
         bad(
             "signed list has another hash",
             good.clone(),
             mismatch,
-            format!(
-                r#"file "app.js" has SHA-256 {} but the signed file list says"#,
-                sha(APP)
-            ),
+            format!(r#"file "app.js" has SHA-256 {} but the signed file list says"#, sha(APP)),
         )
         .expected({
             let mut list = manifest(&[("index.html", INDEX), ("app.js", APP)]);
@@ -511,12 +450,7 @@ struct Good {
 }
 
 fn good(name: &'static str, zip: Vec<u8>, tree: &[(&'static str, &[u8])]) -> Good {
-    Good {
-        name,
-        zip,
-        tree: tree.iter().map(|(p, b)| (*p, b.to_vec())).collect(),
-        signed: false,
-    }
+    Good { name, zip, tree: tree.iter().map(|(p, b)| (*p, b.to_vec())).collect(), signed: false }
 }
 
 fn good_cases() -> Vec<Good> {
@@ -524,31 +458,15 @@ fn good_cases() -> Vec<Good> {
     let deep = b"export const deep = true;\n";
     let mut signed = good(
         "matches its signed file list",
-        good_zip(&[
-            ("index.html", INDEX),
-            ("app.js", APP),
-            ("assets/logo.png", &logo),
-        ]),
-        &[
-            ("index.html", INDEX),
-            ("app.js", APP),
-            ("assets/logo.png", &logo),
-        ],
+        good_zip(&[("index.html", INDEX), ("app.js", APP), ("assets/logo.png", &logo)]),
+        &[("index.html", INDEX), ("app.js", APP), ("assets/logo.png", &logo)],
     );
     signed.signed = true;
     vec![
         good(
             "flat bundle",
-            good_zip(&[
-                ("index.html", INDEX),
-                ("app.js", APP),
-                ("assets/logo.png", &logo),
-            ]),
-            &[
-                ("index.html", INDEX),
-                ("app.js", APP),
-                ("assets/logo.png", &logo),
-            ],
+            good_zip(&[("index.html", INDEX), ("app.js", APP), ("assets/logo.png", &logo)]),
+            &[("index.html", INDEX), ("app.js", APP), ("assets/logo.png", &logo)],
         ),
         good(
             "single top-level folder is flattened",
@@ -580,57 +498,23 @@ fn good_cases() -> Vec<Good> {
         ),
         good(
             "nested directories",
-            good_zip(&[
-                ("index.html", INDEX),
-                ("a/b/c/d/e/f.js", deep),
-                ("a/b/x.css", b"p{}"),
-                ("a/y.txt", b"y"),
-            ]),
-            &[
-                ("index.html", INDEX),
-                ("a/b/c/d/e/f.js", deep),
-                ("a/b/x.css", b"p{}"),
-                ("a/y.txt", b"y"),
-            ],
+            good_zip(&[("index.html", INDEX), ("a/b/c/d/e/f.js", deep), ("a/b/x.css", b"p{}"), ("a/y.txt", b"y")]),
+            &[("index.html", INDEX), ("a/b/c/d/e/f.js", deep), ("a/b/x.css", b"p{}"), ("a/y.txt", b"y")],
         ),
         good(
             "empty files, stored and deflated",
-            build(&[
-                index(),
-                RawEntry::stored("empty.txt", b""),
-                RawEntry::deflated("empty2.txt", b""),
-            ]),
-            &[
-                ("index.html", INDEX),
-                ("empty.txt", b""),
-                ("empty2.txt", b""),
-            ],
+            build(&[index(), RawEntry::stored("empty.txt", b""), RawEntry::deflated("empty2.txt", b"")]),
+            &[("index.html", INDEX), ("empty.txt", b""), ("empty2.txt", b"")],
         ),
         good(
             "non-ASCII names",
-            build(&[
-                index(),
-                RawEntry::stored("caf\u{e9}.js", APP),
-                RawEntry::deflated("\u{65e5}\u{672c}/a.js", APP),
-            ]),
-            &[
-                ("index.html", INDEX),
-                ("caf\u{e9}.js", APP),
-                ("\u{65e5}\u{672c}/a.js", APP),
-            ],
+            build(&[index(), RawEntry::stored("caf\u{e9}.js", APP), RawEntry::deflated("\u{65e5}\u{672c}/a.js", APP)]),
+            &[("index.html", INDEX), ("caf\u{e9}.js", APP), ("\u{65e5}\u{672c}/a.js", APP)],
         ),
         good(
             "streamed archive with data descriptors",
-            streamed_zip(&[
-                ("index.html", INDEX),
-                ("js/app.js", APP),
-                ("empty.txt", b""),
-            ]),
-            &[
-                ("index.html", INDEX),
-                ("js/app.js", APP),
-                ("empty.txt", b""),
-            ],
+            streamed_zip(&[("index.html", INDEX), ("js/app.js", APP), ("empty.txt", b"")]),
+            &[("index.html", INDEX), ("js/app.js", APP), ("empty.txt", b"")],
         ),
         good(
             "Zip64 end records",
@@ -676,48 +560,24 @@ fn hostile_zips_are_rejected_without_side_effects() {
         let outside_before = snapshot(outside.path(), Path::new(""));
 
         let mut progressed = 0u64;
-        let result = unpack(
-            &zip_path,
-            &staging,
-            &case.limits,
-            case.expected.as_deref(),
-            &Cancel::never(),
-            &mut |n| progressed += n,
-        );
+        let result = unpack(&zip_path, &staging, &case.limits, case.expected.as_deref(), &Cancel::never(), &mut |n| {
+            progressed += n
+        });
 
         let name = case.name;
         match result {
             Err(Error::Rejected { code, message }) => {
                 assert_eq!(code, case.code, "{name}: wrong code; message: {message}");
-                assert!(
-                    message.contains(&case.says),
-                    "{name}: message {message:?} lacks {:?}",
-                    case.says
-                );
-                assert!(
-                    message.contains("; "),
-                    "{name}: message {message:?} names no fix"
-                );
+                assert!(message.contains(&case.says), "{name}: message {message:?} lacks {:?}", case.says);
+                assert!(message.contains("; "), "{name}: message {message:?} names no fix");
             }
             other => panic!("{name}: expected a {} rejection, got {other:?}", case.code),
         }
-        assert_eq!(
-            snapshot(sandbox.path(), &staging),
-            before,
-            "{name}: something changed outside staging"
-        );
-        assert_eq!(
-            snapshot(outside.path(), Path::new("")),
-            outside_before,
-            "{name}: wrote through a link"
-        );
+        assert_eq!(snapshot(sandbox.path(), &staging), before, "{name}: something changed outside staging");
+        assert_eq!(snapshot(outside.path(), Path::new("")), outside_before, "{name}: wrote through a link");
         assert!(staging.is_dir(), "{name}: staging itself must survive");
         if case.before_writing {
-            assert_eq!(
-                fs::read_dir(&staging).unwrap().count(),
-                0,
-                "{name}: staging must stay empty"
-            );
+            assert_eq!(fs::read_dir(&staging).unwrap().count(), 0, "{name}: staging must stay empty");
             assert_eq!(progressed, 0, "{name}: no byte may be reported written");
         }
         assert!(!outside.path().join("pwned.txt").exists());
@@ -730,83 +590,47 @@ fn hostile_zips_are_rejected_without_side_effects() {
         let zip_path = sandbox.path().join(format!("good-{n}.zip"));
         fs::write(&zip_path, &case.zip).unwrap();
         let before = snapshot(sandbox.path(), &staging);
-        let want_pairs: Vec<(&str, &[u8])> =
-            case.tree.iter().map(|(p, b)| (*p, b.as_slice())).collect();
+        let want_pairs: Vec<(&str, &[u8])> = case.tree.iter().map(|(p, b)| (*p, b.as_slice())).collect();
         let want = manifest(&want_pairs);
         let signed = case.signed.then(|| want.clone());
 
         let mut progressed = 0u64;
-        let got = unpack(
-            &zip_path,
-            &staging,
-            &Limits::default(),
-            signed.as_deref(),
-            &Cancel::never(),
-            &mut |n| progressed += n,
-        )
+        let got = unpack(&zip_path, &staging, &Limits::default(), signed.as_deref(), &Cancel::never(), &mut |n| {
+            progressed += n
+        })
         .unwrap_or_else(|e| panic!("{name}: {e}"));
 
         assert_eq!(got, want, "{name}: returned tree");
         let (files, dirs) = tree_on_disk(&staging);
-        let want_files: BTreeMap<String, Vec<u8>> = case
-            .tree
-            .iter()
-            .map(|(p, b)| ((*p).to_owned(), b.clone()))
-            .collect();
+        let want_files: BTreeMap<String, Vec<u8>> =
+            case.tree.iter().map(|(p, b)| ((*p).to_owned(), b.clone())).collect();
         assert_eq!(files, want_files, "{name}: files on disk");
         let mut want_dirs: Vec<String> = case
             .tree
             .iter()
-            .flat_map(|(p, _)| {
-                p.match_indices('/')
-                    .map(|(i, _)| p[..i].to_owned())
-                    .collect::<Vec<_>>()
-            })
+            .flat_map(|(p, _)| p.match_indices('/').map(|(i, _)| p[..i].to_owned()).collect::<Vec<_>>())
             .collect();
         want_dirs.sort();
         want_dirs.dedup();
         assert_eq!(dirs, want_dirs, "{name}: directories on disk");
-        assert_eq!(
-            progressed,
-            want.iter().map(|f| f.size).sum::<u64>(),
-            "{name}: progress"
-        );
-        assert_eq!(
-            snapshot(sandbox.path(), &staging),
-            before,
-            "{name}: something changed outside staging"
-        );
+        assert_eq!(progressed, want.iter().map(|f| f.size).sum::<u64>(), "{name}: progress");
+        assert_eq!(snapshot(sandbox.path(), &staging), before, "{name}: something changed outside staging");
     }
     assert!(cases.len() >= 30);
-    println!(
-        "hostile zip corpus: {} rejected, {} installed",
-        cases.len(),
-        goods.len()
-    );
+    println!("hostile zip corpus: {} rejected, {} installed", cases.len(), goods.len());
 }
 
 #[test]
 fn cancelling_stops_before_the_next_file() {
     let dir = tempfile::tempdir().unwrap();
     let zip_path = dir.path().join("b.zip");
-    fs::write(
-        &zip_path,
-        good_zip(&[("index.html", INDEX), ("a.js", APP), ("b.js", APP)]),
-    )
-    .unwrap();
+    fs::write(&zip_path, good_zip(&[("index.html", INDEX), ("a.js", APP), ("b.js", APP)])).unwrap();
     let staging = dir.path().join("staging");
     fs::create_dir(&staging).unwrap();
     let cancel = Cancel::new();
     let trigger = cancel.clone();
 
-    let result = unpack(
-        &zip_path,
-        &staging,
-        &Limits::default(),
-        None,
-        &cancel,
-        &mut |_| trigger.cancel(),
-    );
+    let result = unpack(&zip_path, &staging, &Limits::default(), None, &cancel, &mut |_| trigger.cancel());
 
     assert!(matches!(result, Err(Error::Cancelled)), "got {result:?}");
     let (files, _) = tree_on_disk(&staging);
@@ -819,9 +643,7 @@ fn a_two_thousand_file_bundle_installs_every_file() {
         .map(|i| {
             (
                 format!("assets/d{}/f{i}.js", i % 40),
-                format!("export const v{i} = {i};\n")
-                    .repeat(i % 7 + 1)
-                    .into_bytes(),
+                format!("export const v{i} = {i};\n").repeat(i % 7 + 1).into_bytes(),
             )
         })
         .collect();
@@ -834,15 +656,7 @@ fn a_two_thousand_file_bundle_installs_every_file() {
     fs::create_dir(&staging).unwrap();
     let signed = manifest(&files);
 
-    let got = unpack(
-        &zip_path,
-        &staging,
-        &Limits::default(),
-        Some(&signed),
-        &Cancel::never(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let got = unpack(&zip_path, &staging, &Limits::default(), Some(&signed), &Cancel::never(), &mut |_| {}).unwrap();
 
     assert_eq!(got, signed);
     let (on_disk, dirs) = tree_on_disk(&staging);
@@ -854,25 +668,12 @@ fn a_two_thousand_file_bundle_installs_every_file() {
 #[test]
 fn check_path_accepts_plain_relative_paths_only() {
     let limits = Limits::default();
-    for ok in [
-        "index.html",
-        "assets/app.js",
-        "a/b/c/d.css",
-        "caf\u{e9}.js",
-        ".well-known/x",
-        "a..b/c",
-        "ab:c",
-    ] {
+    for ok in ["index.html", "assets/app.js", "a/b/c/d.css", "caf\u{e9}.js", ".well-known/x", "a..b/c", "ab:c"] {
         assert!(check_path(ok, &limits).is_ok(), "{ok} should pass");
     }
-    for bad in [
-        "", "/x", "../x", "a/..", "a//b", "./a", "a\\b", "c:x", "a\0", "a./b", "a /b", "a/",
-    ] {
+    for bad in ["", "/x", "../x", "a/..", "a//b", "./a", "a\\b", "c:x", "a\0", "a./b", "a /b", "a/"] {
         let err = check_path(bad, &limits).expect_err(bad);
         assert_eq!(err.reject_code(), Some("unsafe_zip"), "{bad}");
-        assert!(
-            err.to_string().contains(&format!("{bad:?}")),
-            "{bad}: {err} does not name the path"
-        );
+        assert!(err.to_string().contains(&format!("{bad:?}")), "{bad}: {err} does not name the path");
     }
 }

@@ -31,7 +31,11 @@ fn world(extra: serde_json::Value) -> World {
 }
 
 /// Runs `attempt` on an agent that already serves a blessed bundle, and checks nothing changed.
-fn assert_rejected(w: &World, code: &str, attempt: impl FnOnce(&airlock_core::Agent) -> Result<airlock_core::BundleInfo, Error>) {
+fn assert_rejected(
+    w: &World,
+    code: &str,
+    attempt: impl FnOnce(&airlock_core::Agent) -> Result<airlock_core::BundleInfo, Error>,
+) {
     let agent = w.phone.open();
     let before_db = w.phone.db_dump();
     let before_tree = w.phone.tree_outside_downloads();
@@ -198,7 +202,8 @@ fn a_bundle_encrypted_for_another_app_key_is_rejected() {
 fn a_release_for_another_app_platform_or_native_range_is_rejected() {
     let w = world(serde_json::json!({}));
     let dist = Dist::small("x");
-    let url = release(&w, &dist, ReleaseSpec { app_id: "com.other", ..ReleaseSpec::new("2.0.0", "/b.zip") }, &[&w.publisher]);
+    let url =
+        release(&w, &dist, ReleaseSpec { app_id: "com.other", ..ReleaseSpec::new("2.0.0", "/b.zip") }, &[&w.publisher]);
     assert_rejected(&w, "wrong_app", by_manifest(url));
     let url = release(
         &w,

@@ -186,9 +186,7 @@ fn build_archive(entries: &[RawEntry], zip64: bool) -> Vec<u8> {
             offsets.push(None);
             continue;
         }
-        offsets.push(Some(
-            u32::try_from(out.len()).expect("crafted archives stay under 4 GiB"),
-        ));
+        offsets.push(Some(u32::try_from(out.len()).expect("crafted archives stay under 4 GiB")));
         out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         out.extend_from_slice(&20u16.to_le_bytes());
         out.extend_from_slice(&e.flags.to_le_bytes());
@@ -205,9 +203,7 @@ fn build_archive(entries: &[RawEntry], zip64: bool) -> Vec<u8> {
     let cd_start = out.len();
     for (i, e) in entries.iter().enumerate() {
         let offset = match e.shares_local_header_of {
-            Some(j) => {
-                offsets[j].expect("an entry may only share the header of an entry that has one")
-            }
+            Some(j) => offsets[j].expect("an entry may only share the header of an entry that has one"),
             None => offsets[i].expect("entries without a shared header have their own"),
         };
         out.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
@@ -226,8 +222,7 @@ fn build_archive(entries: &[RawEntry], zip64: bool) -> Vec<u8> {
         out.extend_from_slice(&e.central_name);
     }
     let cd_len = out.len() - cd_start;
-    let mut count =
-        u16::try_from(entries.len()).expect("crafted archives hold under 65 536 entries");
+    let mut count = u16::try_from(entries.len()).expect("crafted archives hold under 65 536 entries");
     let (mut cd_len32, mut cd_start32) = (cd_len as u32, cd_start as u32);
     if zip64 {
         let record_at = out.len() as u64;
@@ -265,11 +260,7 @@ pub fn crc32(data: &[u8]) -> u32 {
             let mut c = i as u32;
             let mut k = 0;
             while k < 8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
                 k += 1;
             }
             table[i] = c;
@@ -277,35 +268,26 @@ pub fn crc32(data: &[u8]) -> u32 {
         }
         table
     };
-    !data.iter().fold(!0u32, |c, &b| {
-        TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8)
-    })
+    !data.iter().fold(!0u32, |c, &b| TABLE[((c ^ u32::from(b)) & 0xFF) as usize] ^ (c >> 8))
 }
 
 /// Raw DEFLATE of `data` at the best compression level (produced by the `zip` crate's writer).
 pub fn deflate(data: &[u8]) -> Vec<u8> {
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(9));
+    let options =
+        SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).compression_level(Some(9));
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     writer.start_file("x", options).expect("start entry");
     writer.write_all(data).expect("compress");
     let bytes = writer.finish().expect("finish").into_inner();
     let mut archive = ZipArchive::new(Cursor::new(bytes)).expect("reopen");
     let mut raw = Vec::new();
-    archive
-        .by_index_raw(0)
-        .expect("entry")
-        .read_to_end(&mut raw)
-        .expect("read raw");
+    archive.by_index_raw(0).expect("entry").read_to_end(&mut raw).expect("read raw");
     raw
 }
 
 /// A normal deflated archive of these files, written by the `zip` crate (directories are implied by paths).
 pub fn good_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .unix_permissions(0o644);
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).unix_permissions(0o644);
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     for (name, content) in files {
         writer.start_file(*name, options).expect("start entry");
@@ -317,9 +299,7 @@ pub fn good_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
 /// A deflated archive written as a stream (sizes and CRCs in data descriptors after each entry's data, as
 /// streaming packers such as Node's archivers write them).
 pub fn streamed_zip(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .unix_permissions(0o644);
+    let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated).unix_permissions(0o644);
     let mut writer = ZipWriter::new_stream(Vec::new());
     for (name, content) in files {
         writer.start_file(*name, options).expect("start entry");

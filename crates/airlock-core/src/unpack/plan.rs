@@ -18,9 +18,9 @@ const S_IFMT: u32 = 0o170_000;
 const S_IFREG: u32 = 0o100_000;
 const S_IFDIR: u32 = 0o040_000;
 
-const TYPE_FIX: &str = "bundles may contain only regular files and directories: rebuild it without links or special files";
-const ZIP_FIX: &str =
-    "rebuild the bundle with a standard zip tool (stored or deflate, no encryption)";
+const TYPE_FIX: &str =
+    "bundles may contain only regular files and directories: rebuild it without links or special files";
+const ZIP_FIX: &str = "rebuild the bundle with a standard zip tool (stored or deflate, no encryption)";
 const LIMIT_FIX: &str = "make the bundle smaller or raise the unpack limits";
 
 /// One file to extract.
@@ -80,10 +80,7 @@ fn method_label(method: CompressionMethod) -> String {
 
 /// True for names macOS adds to archives, which we never write.
 fn is_ignored(name: &str) -> bool {
-    name == "__MACOSX"
-        || name.starts_with("__MACOSX/")
-        || name == ".DS_Store"
-        || name.ends_with("/.DS_Store")
+    name == "__MACOSX" || name.starts_with("__MACOSX/") || name == ".DS_Store" || name.ends_with("/.DS_Store")
 }
 
 /// Validates the whole archive and decides what to write where.
@@ -96,22 +93,12 @@ pub(super) fn build<R: Read + Seek>(
 ) -> Result<Plan> {
     let count = archive.len();
     if archive.central_directory_start() != end.cd_offset.saturating_add(archive.offset()) {
-        return Err(corrupt(
-            "the archive holds two end-of-central-directory records that disagree",
-        ));
+        return Err(corrupt("the archive holds two end-of-central-directory records that disagree"));
     }
     if end.entries != count as u64 || archive.has_duplicate_names() {
         let cd = archive.central_directory_start();
-        let names = central_names(
-            file,
-            cd,
-            end.cd_size.min(file.len().saturating_sub(cd)),
-            end.entries,
-        )?;
-        let dup = names
-            .iter()
-            .enumerate()
-            .find(|(i, n)| names[..*i].contains(n));
+        let names = central_names(file, cd, end.cd_size.min(file.len().saturating_sub(cd)), end.entries)?;
+        let dup = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n));
         let shown = dup.map_or_else(
             || "(a name repeated through a Unicode path extra field)".to_owned(),
             |(_, n)| String::from_utf8_lossy(n).into_owned(),
@@ -139,17 +126,10 @@ fn check_entries<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Re
     let mut checked = Vec::with_capacity(archive.len());
     let mut total: u64 = 0;
     for index in 0..archive.len() {
-        let entry = archive
-            .by_index_data(index)
-            .map_err(|e| zip_error("reading the central directory", e))?;
+        let entry = archive.by_index_data(index).map_err(|e| zip_error("reading the central directory", e))?;
         let raw = entry.name_raw();
-        let name = std::str::from_utf8(raw).map_err(|_| {
-            unsafe_entry(
-                &String::from_utf8_lossy(raw),
-                "has a name that is not valid UTF-8",
-                ZIP_FIX,
-            )
-        })?;
+        let name = std::str::from_utf8(raw)
+            .map_err(|_| unsafe_entry(&String::from_utf8_lossy(raw), "has a name that is not valid UTF-8", ZIP_FIX))?;
         let (path, is_dir) = match name.strip_suffix('/') {
             Some(dir) => (dir, true),
             None => (name, false),
@@ -162,11 +142,7 @@ fn check_entries<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Re
         match (is_dir, file_type) {
             (_, 0) | (false, S_IFREG) | (true, S_IFDIR) => {}
             (false, S_IFDIR) => {
-                return Err(unsafe_entry(
-                    name,
-                    "is marked as a directory but has no trailing \"/\"",
-                    TYPE_FIX,
-                ));
+                return Err(unsafe_entry(name, "is marked as a directory but has no trailing \"/\"", TYPE_FIX));
             }
             (_, t) => {
                 let kind = match t {
@@ -192,20 +168,12 @@ fn check_entries<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Re
             CompressionMethod::Deflated => 8,
             other => {
                 let label = method_label(other);
-                return Err(unsafe_entry(
-                    name,
-                    format_args!("uses compression method {label}"),
-                    ZIP_FIX,
-                ));
+                return Err(unsafe_entry(name, format_args!("uses compression method {label}"), ZIP_FIX));
             }
         };
         let (size, compressed) = (entry.size(), entry.compressed_size());
         if is_dir && size != 0 {
-            return Err(unsafe_entry(
-                name,
-                "is a directory entry with data",
-                ZIP_FIX,
-            ));
+            return Err(unsafe_entry(name, "is a directory entry with data", ZIP_FIX));
         }
         if method == 0 && size != compressed {
             return Err(corrupt(format!(
@@ -213,9 +181,7 @@ fn check_entries<R: Read + Seek>(archive: &ZipArchive<R>, limits: &Limits) -> Re
             )));
         }
         if size > compressed.saturating_mul(limits.max_ratio) {
-            let ratio = size
-                .checked_div(compressed)
-                .map_or("unbounded".into(), |r| format!("{r}:1"));
+            let ratio = size.checked_div(compressed).map_or("unbounded".into(), |r| format!("{r}:1"));
             return Err(unsafe_entry(
                 name,
                 format_args!(
@@ -262,17 +228,10 @@ fn check_layout(checked: &[Checked], file: &mut ArchiveReader, cd_start: u64) ->
             .map_err(|e| name_corruption(&c.name, e))?;
         let end = header.data_start.saturating_add(c.compressed);
         if end > file_len {
-            return Err(corrupt(format!(
-                "entry {:?} extends past the end of the archive (truncated)",
-                c.name
-            )));
+            return Err(corrupt(format!("entry {:?} extends past the end of the archive (truncated)", c.name)));
         }
         if end > cd_start {
-            return Err(unsafe_entry(
-                &c.name,
-                "overlaps the central directory",
-                ZIP_FIX,
-            ));
+            return Err(unsafe_entry(&c.name, "overlaps the central directory", ZIP_FIX));
         }
         spans.push((c.span_start, end, i));
         locals.push((header, local_name == c.name.as_bytes()));
@@ -283,10 +242,7 @@ fn check_layout(checked: &[Checked], file: &mut ArchiveReader, cd_start: u64) ->
         if let Some((far, owner)) = reach
             && far > start
         {
-            let why = format!(
-                "and {:?} share bytes in the archive (overlapping entries, a zip bomb)",
-                checked[i].name
-            );
+            let why = format!("and {:?} share bytes in the archive (overlapping entries, a zip bomb)", checked[i].name);
             return Err(unsafe_entry(&checked[owner].name, why, ZIP_FIX));
         }
         if reach.is_none_or(|(far, _)| end > far) {
@@ -295,18 +251,10 @@ fn check_layout(checked: &[Checked], file: &mut ArchiveReader, cd_start: u64) ->
     }
     for (c, (local, same_name)) in checked.iter().zip(&locals) {
         if !same_name {
-            return Err(unsafe_entry(
-                &c.name,
-                "has a different name in its local header",
-                ZIP_FIX,
-            ));
+            return Err(unsafe_entry(&c.name, "has a different name in its local header", ZIP_FIX));
         }
         if local.flags & 0x41 != 0 {
-            return Err(unsafe_entry(
-                &c.name,
-                "is encrypted (local header flags)",
-                ZIP_FIX,
-            ));
+            return Err(unsafe_entry(&c.name, "is encrypted (local header flags)", ZIP_FIX));
         }
         if local.method != c.method {
             let why = format!(
@@ -321,10 +269,9 @@ fn check_layout(checked: &[Checked], file: &mut ArchiveReader, cd_start: u64) ->
 
 fn name_corruption(name: &str, err: Error) -> Error {
     match err {
-        Error::Rejected {
-            code: "corrupt_zip",
-            message,
-        } => Error::rejected("corrupt_zip", format!("entry {name:?}: {message}")),
+        Error::Rejected { code: "corrupt_zip", message } => {
+            Error::rejected("corrupt_zip", format!("entry {name:?}: {message}"))
+        }
         other => other,
     }
 }
@@ -345,21 +292,13 @@ fn place_files(checked: &[Checked]) -> Result<Plan> {
             _ => {}
         }
     }
-    let strip = if single_top {
-        prefix.map(|p| p.len() + 1)
-    } else {
-        None
-    };
+    let strip = if single_top { prefix.map(|p| p.len() + 1) } else { None };
     let mut collisions = Collisions::default();
     let mut files = Vec::with_capacity(checked.len());
     for (index, c) in checked.iter().enumerate().filter(|(_, c)| keep(c)) {
         let path = c.name.get(strip.unwrap_or(0)..).unwrap_or(&c.name);
         collisions.add_file(path)?;
-        files.push(Planned {
-            index,
-            path: path.to_owned(),
-            size: c.size,
-        });
+        files.push(Planned { index, path: path.to_owned(), size: c.size });
     }
     if !files.iter().any(|f| f.path == "index.html") {
         return Err(Error::rejected(

@@ -15,8 +15,7 @@ use crate::error::{Error, Result};
 pub const MAX_COMPONENT_BYTES: usize = 255;
 
 /// The fix we give for any path problem.
-const PATH_FIX: &str =
-    "rebuild the bundle so every entry has a plain relative path inside the bundle";
+const PATH_FIX: &str = "rebuild the bundle so every entry has a plain relative path inside the bundle";
 
 /// An `unsafe_zip` rejection that names the entry, the cause and the fix.
 pub(super) fn unsafe_entry(name: &str, why: impl Display, fix: &str) -> Error {
@@ -33,27 +32,17 @@ pub fn check_path(path: &str, limits: &Limits) -> Result<()> {
         return bad("has an empty name".into());
     }
     if path.len() > limits.max_path_bytes {
-        return bad(format!(
-            "has a path of {} bytes, over the limit of {} bytes",
-            path.len(),
-            limits.max_path_bytes
-        ));
+        return bad(format!("has a path of {} bytes, over the limit of {} bytes", path.len(), limits.max_path_bytes));
     }
     if let Some(c) = path.chars().find(|c| c.is_control()) {
         return if c == '\0' {
             bad("contains a NUL byte".into())
         } else {
-            bad(format!(
-                "contains the control character U+{:04X}",
-                u32::from(c)
-            ))
+            bad(format!("contains the control character U+{:04X}", u32::from(c)))
         };
     }
     if path.contains('\\') {
-        return bad(
-            "contains a backslash (zip paths use \"/\" only; \"\\\" can hide \"..\\\" traversal)"
-                .into(),
-        );
+        return bad("contains a backslash (zip paths use \"/\" only; \"\\\" can hide \"..\\\" traversal)".into());
     }
     if path.starts_with('/') {
         return bad("is an absolute path".into());
@@ -69,9 +58,7 @@ pub fn check_path(path: &str, limits: &Limits) -> Result<()> {
             "" => return bad("has an empty path component (\"//\" or a trailing \"/\")".into()),
             "." => return bad("has a \".\" path component".into()),
             ".." => {
-                return bad(
-                    "has a \"..\" path component that would escape the bundle directory".into(),
-                );
+                return bad("has a \"..\" path component that would escape the bundle directory".into());
             }
             _ => {}
         }
@@ -88,10 +75,7 @@ pub fn check_path(path: &str, limits: &Limits) -> Result<()> {
         }
     }
     if depth > limits.max_depth {
-        return bad(format!(
-            "is {depth} levels deep, over the limit of {}",
-            limits.max_depth
-        ));
+        return bad(format!("is {depth} levels deep, over the limit of {}", limits.max_depth));
     }
     Ok(())
 }
@@ -99,11 +83,7 @@ pub fn check_path(path: &str, limits: &Limits) -> Result<()> {
 /// The key under which two names collide on a case-insensitive, normalisation-insensitive volume (APFS, HFS+,
 /// NTFS, FAT): lower case, then Unicode NFC.
 fn fold(name: &str) -> String {
-    if name.is_ascii() {
-        name.to_ascii_lowercase()
-    } else {
-        name.to_lowercase().nfc().collect()
-    }
+    if name.is_ascii() { name.to_ascii_lowercase() } else { name.to_lowercase().nfc().collect() }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -147,13 +127,9 @@ impl Collisions {
                         format!("is used both as a file and as a directory (by {entry:?})")
                     }
                 } else if kind != *other_kind {
-                    format!(
-                        "and {other:?} collide after case folding, one as a file and one as a directory"
-                    )
+                    format!("and {other:?} collide after case folding, one as a file and one as a directory")
                 } else if other.nfc().eq(name.nfc()) {
-                    format!(
-                        "and {other:?} are the same name in different Unicode normalisation forms (NFC/NFD)"
-                    )
+                    format!("and {other:?} are the same name in different Unicode normalisation forms (NFC/NFD)")
                 } else {
                     format!("and {other:?} differ only by letter case")
                 };

@@ -66,21 +66,13 @@ pub(super) fn read_end_record(file: &mut ArchiveReader) -> Result<EndRecord> {
     let file_len = file.len();
     let tail_len = file_len.min((EOCD_LEN + usize::from(u16::MAX)) as u64) as usize;
     if tail_len < EOCD_LEN {
-        return Err(corrupt(format!(
-            "the archive is only {file_len} bytes long, too short for a zip file"
-        )));
+        return Err(corrupt(format!("the archive is only {file_len} bytes long, too short for a zip file")));
     }
     let mut tail = vec![0u8; tail_len];
-    read_at(
-        file,
-        file_len - tail_len as u64,
-        &mut tail,
-        "the end-of-central-directory record",
-    )?;
-    let found = (0..=tail_len - EOCD_LEN).rev().find(|&i| {
-        u32_at(&tail, i) == EOCD_SIG
-            && usize::from(u16_at(&tail, i + 20)) == tail_len - i - EOCD_LEN
-    });
+    read_at(file, file_len - tail_len as u64, &mut tail, "the end-of-central-directory record")?;
+    let found = (0..=tail_len - EOCD_LEN)
+        .rev()
+        .find(|&i| u32_at(&tail, i) == EOCD_SIG && usize::from(u16_at(&tail, i + 20)) == tail_len - i - EOCD_LEN);
     let Some(at) = found else {
         return Err(corrupt(
             "no end-of-central-directory record ends the archive (truncated, trailing garbage, or not a zip)",
@@ -98,12 +90,7 @@ pub(super) fn read_end_record(file: &mut ArchiveReader) -> Result<EndRecord> {
     let mut zip64 = false;
     if eocd_pos >= ZIP64_LOCATOR_LEN {
         let mut loc = [0u8; ZIP64_LOCATOR_LEN as usize];
-        read_at(
-            file,
-            eocd_pos - ZIP64_LOCATOR_LEN,
-            &mut loc,
-            "the Zip64 locator",
-        )?;
+        read_at(file, eocd_pos - ZIP64_LOCATOR_LEN, &mut loc, "the Zip64 locator")?;
         if u32_at(&loc, 0) == ZIP64_LOCATOR_SIG {
             zip64 = true;
             let rec64_pos = u64_at(&loc, 8);
@@ -113,29 +100,16 @@ pub(super) fn read_end_record(file: &mut ArchiveReader) -> Result<EndRecord> {
             let mut rec64 = [0u8; ZIP64_EOCD_LEN];
             read_at(file, rec64_pos, &mut rec64, "the Zip64 end record")?;
             if u32_at(&rec64, 0) != ZIP64_EOCD_SIG {
-                return Err(corrupt(
-                    "the Zip64 locator does not point at a Zip64 end record",
-                ));
+                return Err(corrupt("the Zip64 locator does not point at a Zip64 end record"));
             }
-            if u32_at(&rec64, 16) != 0
-                || u32_at(&rec64, 20) != 0
-                || u64_at(&rec64, 24) != u64_at(&rec64, 32)
-            {
-                return Err(corrupt(
-                    "the archive spans several disks (multi-part zips are not supported)",
-                ));
+            if u32_at(&rec64, 16) != 0 || u32_at(&rec64, 20) != 0 || u64_at(&rec64, 24) != u64_at(&rec64, 32) {
+                return Err(corrupt("the archive spans several disks (multi-part zips are not supported)"));
             }
-            end = EndRecord {
-                entries: u64_at(&rec64, 32),
-                cd_size: u64_at(&rec64, 40),
-                cd_offset: u64_at(&rec64, 48),
-            };
+            end = EndRecord { entries: u64_at(&rec64, 32), cd_size: u64_at(&rec64, 40), cd_offset: u64_at(&rec64, 48) };
         }
     }
     if !zip64 && (disk != 0 || cd_disk != 0 || on_disk != total) {
-        return Err(corrupt(
-            "the archive spans several disks (multi-part zips are not supported)",
-        ));
+        return Err(corrupt("the archive spans several disks (multi-part zips are not supported)"));
     }
     Ok(end)
 }
@@ -159,9 +133,7 @@ pub(super) fn read_local_header(
     // One read usually covers the fixed header and the name.
     let want = (LOCAL_LEN + 512).min(file.len().saturating_sub(offset) as usize);
     if want < LOCAL_LEN {
-        return Err(corrupt(format!(
-            "a local file header at offset {offset} lies past the end of the archive"
-        )));
+        return Err(corrupt(format!("a local file header at offset {offset} lies past the end of the archive")));
     }
     scratch.resize(want, 0);
     read_at(file, offset, scratch, "a local file header")?;
@@ -186,20 +158,12 @@ pub(super) fn read_local_header(
 }
 
 /// The raw names of the central directory in order (used to name duplicates, which the `zip` crate collapses).
-pub(super) fn central_names(
-    file: &mut ArchiveReader,
-    cd_start: u64,
-    cd_len: u64,
-    count: u64,
-) -> Result<Vec<Vec<u8>>> {
+pub(super) fn central_names(file: &mut ArchiveReader, cd_start: u64, cd_len: u64, count: u64) -> Result<Vec<Vec<u8>>> {
     let mut cd = vec![0u8; usize::try_from(cd_len).unwrap_or(0)];
     read_at(file, cd_start, &mut cd, "the central directory")?;
     let mut names = Vec::new();
     let mut at = 0usize;
-    while (names.len() as u64) < count
-        && at + CENTRAL_LEN <= cd.len()
-        && u32_at(&cd, at) == CENTRAL_SIG
-    {
+    while (names.len() as u64) < count && at + CENTRAL_LEN <= cd.len() && u32_at(&cd, at) == CENTRAL_SIG {
         let name_len = usize::from(u16_at(&cd, at + 28));
         let rest = name_len + usize::from(u16_at(&cd, at + 30)) + usize::from(u16_at(&cd, at + 32));
         let Some(name) = cd.get(at + CENTRAL_LEN..at + CENTRAL_LEN + name_len) else {

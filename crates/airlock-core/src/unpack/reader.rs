@@ -50,8 +50,7 @@ impl Read for ArchiveReader {
         if out.is_empty() || self.pos >= self.len {
             return Ok(0);
         }
-        let in_window =
-            self.pos >= self.window_start && self.pos - self.window_start < self.window_len as u64;
+        let in_window = self.pos >= self.window_start && self.pos - self.window_start < self.window_len as u64;
         if !in_window {
             if out.len() >= self.window.len() {
                 let n = self.file.read_at(out, self.pos)?;
@@ -82,10 +81,7 @@ impl Seek for ArchiveReader {
             SeekFrom::Current(delta) => self.pos.checked_add_signed(delta),
         };
         let Some(target) = target else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "seek before the start of the archive",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the archive"));
         };
         self.pos = target;
         Ok(target)

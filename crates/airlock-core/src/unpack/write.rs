@@ -42,8 +42,7 @@ fn make_parents(staging: &Path, rel: &str, made: &mut HashSet<String>) -> Result
             continue;
         }
         let full = staging.join(dir);
-        fs::create_dir(&full)
-            .map_err(|e| Error::io(format!("creating directory {}", full.display()), e))?;
+        fs::create_dir(&full).map_err(|e| Error::io(format!("creating directory {}", full.display()), e))?;
         made.insert(dir.to_owned());
     }
     Ok(())
@@ -64,9 +63,7 @@ pub(super) fn extract<R: Read + Seek>(
         cancel.check()?;
         let name = planned.path.as_str();
         let what = format!("entry {name:?}");
-        let mut entry = archive
-            .by_index(planned.index)
-            .map_err(|e| zip_error(&what, e))?;
+        let mut entry = archive.by_index(planned.index).map_err(|e| zip_error(&what, e))?;
         make_parents(staging, name, &mut made)?;
         let dest = staging.join(name);
         let mut out = OpenOptions::new()
@@ -91,8 +88,7 @@ pub(super) fn extract<R: Read + Seek>(
                 )));
             }
             let chunk = &buf[..n];
-            out.write_all(chunk)
-                .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
+            out.write_all(chunk).map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
             hasher.update(chunk);
             progress(n as u64);
         }
@@ -102,11 +98,7 @@ pub(super) fn extract<R: Read + Seek>(
                 planned.size
             )));
         }
-        tree.push(FileEntry {
-            path: planned.path.clone(),
-            size: written,
-            sha256: hex::encode(hasher.finalize()),
-        });
+        tree.push(FileEntry { path: planned.path.clone(), size: written, sha256: hex::encode(hasher.finalize()) });
     }
     tree.sort_unstable();
     Ok(tree)
