@@ -54,13 +54,14 @@ fn naive_install(server: &TestServer, path: &str) -> Duration {
     t.elapsed()
 }
 
-/// Runs `airlock agent download` as a child and returns its peak RSS (KiB) from `wait4`.
-#[allow(clippy::zombie_processes)] // reaped by wait4 below, which std does not know about
-fn peak_rss_kib(server: &TestServer, path: &str, zip_sha: &str) -> (i64, Duration) {
+/// Runs `airlock agent download` as a child and returns its peak RSS (KiB). `VmHWM` in `/proc/<pid>/status` is
+/// the high-water mark of the child's own address space; `wait4`'s `ru_maxrss` would also count the parent's
+/// memory, which Linux carries across the `vfork` + `exec` that spawns the child.
+fn peak_rss_kib(server: &TestServer, path: &str, zip_sha: &str) -> (u64, Duration) {
     let device = Device::new();
     let config = device.write_config();
     let t = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_airlock"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_airlock"))
         .args(["agent", "--json", "--config"])
         .arg(&config)
         .args(["download", "--url", &server.url(path), "--version", "9.9.9", "--checksum", zip_sha])
@@ -68,29 +69,52 @@ fn peak_rss_kib(server: &TestServer, path: &str, zip_sha: &str) -> (i64, Duratio
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn airlock");
-    let mut status = 0;
-    // SAFETY: plain wait4 on our own child; rusage is a zeroed out-parameter.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    assert_eq!(rc, child.id() as libc::pid_t, "wait4");
-    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "airlock download failed");
-    (usage.ru_maxrss, t.elapsed())
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_path)
+            && let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak = peak.max(kb);
+        }
+        if let Some(st) = child.try_wait().expect("wait") {
+            assert!(st.success(), "airlock download failed");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (peak, t.elapsed())
 }
 
 fn main() {
     let runs: usize = std::env::var("AIRLOCK_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let only = std::env::var("AIRLOCK_BENCH_ONLY").unwrap_or_default();
     let server = TestServer::start();
-
-    // 1. 30 MB, 2 000 files.
     let dist = Dist::generate(2000, 30_000_000, 42);
     let zip = dist.zip();
     server.put("/b30.zip", zip.clone());
+    if only.is_empty() || only == "install" {
+        install_vs_naive(&server, &dist, &zip, runs);
+    }
+    if only.is_empty() || only == "rss" {
+        rss_200mb(&server);
+    }
+    if only.is_empty() || only == "launch" {
+        launch_2000_files(&server, &zip);
+    }
+}
+
+/// 1. 30 MB, 2 000 files, against curl + sha256sum + unzip.
+fn install_vs_naive(server: &TestServer, dist: &Dist, zip: &[u8], runs: usize) {
     println!("bundle: {} files, {:.1} MB unpacked, {:.1} MB zipped", dist.files.len(), 30.0, zip.len() as f64 / 1e6);
     let mut ours = Vec::new();
     let mut naive = Vec::new();
     for _ in 0..runs {
-        naive.push(naive_install(&server, "/b30.zip"));
-        ours.push(airlock_install(&server, "/b30.zip", &zip));
+        naive.push(naive_install(server, "/b30.zip"));
+        ours.push(airlock_install(server, "/b30.zip", zip));
     }
     let (o, n) = (median(ours), median(naive));
     println!(
@@ -100,28 +124,32 @@ fn main() {
         ms(n),
         o.as_secs_f64() / n.as_secs_f64()
     );
+}
 
-    // 2. Peak RSS on a 200 MB bundle.
+/// 2. Peak RSS of the device-simulator process installing a 200 MB bundle.
+fn rss_200mb(server: &TestServer) {
     let big = Dist::generate(2000, 200_000_000, 43);
     let big_zip = big.zip();
     drop(big);
     let big_sha = sha256_hex(&big_zip);
     println!("big bundle: {:.1} MB zipped", big_zip.len() as f64 / 1e6);
     server.put("/b200.zip", big_zip);
-    let (rss, took) = peak_rss_kib(&server, "/b200.zip", &big_sha);
+    let (rss, took) = peak_rss_kib(server, "/b200.zip", &big_sha);
     println!(
         "install 200 MB: peak RSS of the airlock process {:.1} MB (budget 64 MB), {:.0} ms",
         rss as f64 / 1024.0,
         ms(took)
     );
+}
 
-    // 3. launch() on a 2 000-file bundle that has reached ready.
+/// 3. `launch()` on a 2 000-file bundle that has reached ready.
+fn launch_2000_files(server: &TestServer, zip: &[u8]) {
     let device = Device::new();
     let agent = Agent::open(device.config(), Arc::new(NoopSink), Arc::new(SystemClock)).expect("agent");
     let req = DownloadRequest {
         url: Some(server.url("/b30.zip")),
         version: Some("2.0.0".into()),
-        checksum: Some(sha256_hex(&zip)),
+        checksum: Some(sha256_hex(zip)),
         ..Default::default()
     };
     let info = agent.download(&req, &Cancel::never()).expect("install");

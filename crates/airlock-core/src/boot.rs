@@ -15,6 +15,7 @@ use crate::events::{BUILTIN_ID, BundleInfo, BundleStatus, Event, Launch};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::store::{self, BootState, Booting, BundleRow};
+use crate::treecheck;
 use crate::unpack::FileEntry;
 
 /// What a state transition needs besides the transaction.
@@ -188,22 +189,29 @@ fn usable(c: &Connection, id: &str) -> Result<Option<BundleRow>> {
 fn tree_ok(c: &Connection, ctx: &BootCtx<'_>, row: &BundleRow) -> Result<bool> {
     let dir = ctx.layout.bundle(&row.id);
     let Some(json) = store::bundle_files(c, &row.id)? else { return Ok(false) };
-    let Ok(files) = serde_json::from_str::<Vec<FileEntry>>(&json) else { return Ok(false) };
     let full = ctx.config.plugin.strict_verify || !row.verified;
-    let mut buf = vec![0u8; if full { 256 * 1024 } else { 0 }];
+    if !full {
+        let Ok(files) = serde_json::from_str::<Vec<SizeRecord<'_>>>(&json) else { return Ok(false) };
+        return Ok(treecheck::sizes_match(&dir, &files));
+    }
+    let Ok(files) = serde_json::from_str::<Vec<FileEntry>>(&json) else { return Ok(false) };
+    let mut buf = vec![0u8; 256 * 1024];
     for f in &files {
-        let p = dir.join(&f.path);
-        let ok =
-            if full { hash_matches(&p, f, &mut buf) } else { std::fs::metadata(&p).is_ok_and(|m| m.len() == f.size) };
-        if !ok {
+        if !hash_matches(&dir.join(&f.path), f, &mut buf) {
             log::warn!("bundle {}: {} is missing or changed on disk", row.id, f.path);
             return Ok(false);
         }
     }
-    if full && !row.verified {
-        store::set_verified(c, &row.id)?;
-    }
+    store::set_verified(c, &row.id)?;
     Ok(true)
+}
+
+/// The part of a file-list record the cheap check needs, borrowed from the JSON text (no per-file allocation).
+#[derive(serde::Deserialize)]
+pub(crate) struct SizeRecord<'a> {
+    #[serde(borrow)]
+    pub path: std::borrow::Cow<'a, str>,
+    pub size: u64,
 }
 
 fn hash_matches(path: &std::path::Path, f: &FileEntry, buf: &mut [u8]) -> bool {

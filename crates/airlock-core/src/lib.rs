@@ -16,6 +16,7 @@ pub mod layout;
 pub mod release;
 pub mod semver;
 pub mod store;
+mod treecheck;
 pub mod unpack;
 
 pub use agent::Agent;
