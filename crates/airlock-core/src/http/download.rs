@@ -145,6 +145,13 @@ impl Job<'_, '_> {
             }
             self.start_fresh(&mut sidecar)?;
             offset = 0;
+        } else if offset > 0 && spec.expected_size.is_none() && self.expected_sha.is_some() {
+            // Size unknown but checksum known: a part that already hashes right is complete (a later step of the
+            // install failed transiently, e.g. a full disk); otherwise resume it as usual.
+            let hasher = self.hash_part(offset)?;
+            if self.expected_sha == Some(hex::encode(hasher.clone().finalize()).as_str()) {
+                return self.finish(hasher, offset, true, offset);
+            }
         }
 
         let mut restarted = false;
