@@ -3,12 +3,19 @@
 
 mod agent_cmd;
 mod args;
+mod keys;
+mod pack;
+mod release_cmd;
 
 use args::{Args, UsageError};
 
 const USAGE: &str = "airlock — live updates for Capacitor apps
 
 usage:
+  airlock keys new [--out DIR] [--name NAME]          signing key pair + bundle encryption key
+  airlock release <dist-dir|zip> --repo R --app-id A --version V --key FILE [--key FILE…]
+                  [--encrypt --encryption-key FILE] [--release N] [--native-min X] [--native-max Y]
+                  [--platforms ios,android] [--link URL] [--comment TEXT]
   airlock agent --config FILE [--root DIR] [--json] <command> [options]   device simulator
   airlock help
 
@@ -38,11 +45,22 @@ impl From<airlock_core::Error> for Failure {
     }
 }
 
+/// Prints a command's result: one JSON line under `--json`, pretty JSON otherwise.
+pub fn print_value(v: &serde_json::Value, json: bool) {
+    if json {
+        println!("{v}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    }
+}
+
 fn main() {
     let mut args = Args::new(std::env::args().skip(1));
     let json = args.flag("json");
     let result = match args.next().as_deref() {
         Some("agent") => agent_cmd::run(args, json),
+        Some("keys") => keys::run(args).map(|v| print_value(&v, json)),
+        Some("release") => release_cmd::run(args).map(|v| print_value(&v, json)),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())
