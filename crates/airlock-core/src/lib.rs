@@ -1,6 +1,9 @@
 //! Airlock core: the live-update engine. Invariant: no FFI types in this crate's API; every public operation is
 //! synchronous, thread-safe, and leaves the previously serving bundle untouched when it fails.
 
+// Library code never unwraps or panics on anything input-dependent (DESIGN §1); clippy enforces it.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod agent;
 pub mod boot;
 pub mod clock;
