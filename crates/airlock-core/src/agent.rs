@@ -27,6 +27,8 @@ pub struct Agent {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) events: Arc<dyn EventSink>,
     pub(crate) trusted: TrustedKeys,
+    /// `setCustomId` value of this process (persisted too with `persistCustomId`).
+    pub(crate) custom_id: Mutex<Option<String>>,
 }
 
 /// `current()`: the serving bundle and the builtin (native) version.
@@ -66,7 +68,16 @@ impl Agent {
             sweep_orphan_trees(&store, &layout)?;
             store
         };
-        Ok(Agent { config, layout, store: Mutex::new(store), http, clock, events, trusted })
+        Ok(Agent {
+            config,
+            layout,
+            store: Mutex::new(store),
+            http,
+            clock,
+            events,
+            trusted,
+            custom_id: Mutex::new(None),
+        })
     }
 
     pub fn config(&self) -> &Config {

@@ -14,6 +14,15 @@ mod watchdog;
 
 pub use download::{DownloadSpec, Downloaded};
 
+/// Result of a conditional GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// 304: the cached copy is current.
+    NotModified,
+    /// 2xx with its body and strong/weak ETag as sent.
+    Body { bytes: Vec<u8>, etag: Option<String> },
+}
+
 use reqwest::StatusCode;
 use reqwest::Url;
 use reqwest::header::{ACCEPT_ENCODING, HeaderMap, RETRY_AFTER};
@@ -109,19 +118,73 @@ impl Http {
 
     /// GET a small document (manifests, catalogs) fully into memory, refusing more than `max_bytes`.
     pub fn get_bytes(&self, url: &str, max_bytes: u64, cancel: &Cancel) -> Result<Vec<u8>> {
+        match self.get_conditional(url, None, &[], max_bytes, cancel)? {
+            Fetched::Body { bytes, .. } => Ok(bytes),
+            Fetched::NotModified => Err(Error::Network(format!("{url} answered 304 to an unconditional request"))),
+        }
+    }
+
+    /// Conditional GET: sends `If-None-Match` when an ETag is given (a 304 costs no body) and extra headers
+    /// (e.g. the health headers of a check); the body is capped at `max_bytes`.
+    pub fn get_conditional(
+        &self,
+        url: &str,
+        if_none_match: Option<&str>,
+        headers: &[(&'static str, String)],
+        max_bytes: u64,
+        cancel: &Cancel,
+    ) -> Result<Fetched> {
         self.check_url(url)?;
         cancel.check()?;
-        let mut watchdog = self.watchdog();
-        let mut resp = self
-            .client
-            .get(url)
-            .header(ACCEPT_ENCODING, "identity")
-            .send()
-            .map_err(|e| self.request_error(url, &e, ""))?;
+        let mut req = self.client.get(url).header(ACCEPT_ENCODING, "identity");
+        if let Some(etag) = if_none_match {
+            req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, value.as_str());
+        }
+        let resp = req.send().map_err(|e| self.request_error(url, &e, ""))?;
         let status = resp.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(Fetched::NotModified);
+        }
         if !status.is_success() {
             return Err(status_error(url, status, resp.headers(), ""));
         }
+        let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let bytes = self.read_body(url, resp, max_bytes, cancel)?;
+        Ok(Fetched::Body { bytes, etag })
+    }
+
+    /// POST a JSON body; returns the status code and the (capped) response body. Used for stats and the Capgo
+    /// protocol. Non-2xx answers are returned, not turned into errors, except 429/5xx which are transient errors.
+    pub fn post_json(&self, url: &str, body: Vec<u8>, max_response: u64, cancel: &Cancel) -> Result<(u16, Vec<u8>)> {
+        self.check_url(url)?;
+        cancel.check()?;
+        let resp = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(ACCEPT_ENCODING, "identity")
+            .body(body)
+            .send()
+            .map_err(|e| self.request_error(url, &e, ""))?;
+        let status = resp.status();
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err(status_error(url, status, resp.headers(), ""));
+        }
+        let bytes = self.read_body(url, resp, max_response, cancel)?;
+        Ok((status.as_u16(), bytes))
+    }
+
+    fn read_body(
+        &self,
+        url: &str,
+        mut resp: reqwest::blocking::Response,
+        max_bytes: u64,
+        cancel: &Cancel,
+    ) -> Result<Vec<u8>> {
+        let mut watchdog = self.watchdog();
         let too_large = || {
             Error::rejected(
                 "too_large",
@@ -151,7 +214,7 @@ impl Http {
             if out.len() as u64 + n as u64 > max_bytes {
                 return Err(too_large());
             }
-            out.extend_from_slice(&buf[..n]);
+            out.extend_from_slice(buf.get(..n).unwrap_or_default());
             watchdog
                 .on_bytes(n as u64)
                 .map_err(|stall| Error::Network(format!("reading {url}: {}; will retry later", stall.describe())))?;

@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod fsutil;
 pub mod http;
+pub mod identity;
 pub mod install;
 pub mod layout;
 pub mod release;
