@@ -105,14 +105,26 @@ pub fn publish(repo: &Path, input: &Path, o: &ReleaseOptions, signers: &[&Signer
     let sha = hex::encode(Sha256::digest(&served));
     let bundle_name = format!("{sha}.{ext}");
     write_immutable(&app.join("bundles").join(&bundle_name), &served)?;
+    // Per-file objects for delta updates; plaintext, so never for encrypted releases. An object is also
+    // published deflated when that saves at least a tenth.
     let mut objects_written = 0;
-    for (entry, src) in packed.files.iter().zip(&packed.sources) {
-        let target = app.join("objects").join(&entry.sha256);
-        if !target.exists() {
+    let mut compressed_objects = Vec::new();
+    if o.encrypt_with.is_none() {
+        for (entry, src) in packed.files.iter().zip(&packed.sources) {
+            let target = app.join("objects").join(&entry.sha256);
             let bytes = std::fs::read(src).map_err(|e| Error::io(format!("read {}", src.display()), e))?;
-            write_immutable(&target, &bytes)?;
-            objects_written += 1;
+            if !target.exists() {
+                write_immutable(&target, &bytes)?;
+                objects_written += 1;
+            }
+            let deflated = deflate(&bytes)?;
+            if (deflated.len() as u64) * 10 < (bytes.len() as u64) * 9 {
+                write_immutable(&app.join("objects").join(format!("{}.deflate", entry.sha256)), &deflated)?;
+                compressed_objects.push(entry.sha256.clone());
+            }
         }
+        compressed_objects.sort();
+        compressed_objects.dedup();
     }
     let metadata = (o.link.is_some() || o.comment.is_some()).then(|| Metadata {
         link: o.link.clone(),
@@ -135,6 +147,7 @@ pub fn publish(repo: &Path, input: &Path, o: &ReleaseOptions, signers: &[&Signer
         },
         files: packed.files,
         metadata,
+        compressed_objects,
     };
     let payload = serde_json::to_vec(&manifest).map_err(|e| Error::Storage(format!("manifest json: {e}")))?;
     let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &payload, signers);
@@ -150,6 +163,14 @@ pub fn publish(repo: &Path, input: &Path, o: &ReleaseOptions, signers: &[&Signer
         "encrypted": o.encrypt_with.is_some(),
         "signed_by": signers.iter().map(|s| s.key_id()).collect::<Vec<_>>(),
     }))
+}
+
+/// Raw deflate at the best level (objects are compressed once and fetched many times).
+fn deflate(bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    use std::io::Write;
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(bytes).map_err(|e| Error::io("deflate", e))?;
+    e.finish().map_err(|e| Error::io("deflate", e))
 }
 
 /// Highest release number published for an app, if any.

@@ -109,6 +109,9 @@ impl Agent {
                 log::warn!("could not remove {}: {e} (it will be swept at next start)", dir.display());
             }
         }
+        if !out.remove.is_empty() {
+            crate::delta::gc_objects(&self.layout.objects());
+        }
         if out.purge_downloads {
             let _ = fsutil::remove_path(&self.layout.downloads());
             let _ = self.layout.ensure();

@@ -44,6 +44,10 @@ pub struct Offer {
     pub release: Option<u64>,
     pub link: Option<String>,
     pub comment: Option<String>,
+    /// Base URL of the release's per-file objects (`<repo>/<app>/objects/`), for file-level delta updates.
+    pub objects_url: Option<String>,
+    /// Objects also published deflated (`<sha256>.deflate`) because that is smaller.
+    pub compressed_objects: Vec<String>,
 }
 
 /// Largest manifest document accepted.
@@ -105,6 +109,8 @@ impl Agent {
             release: None,
             link: None,
             comment: None,
+            objects_url: None,
+            compressed_objects: Vec::new(),
         })
     }
 
@@ -124,6 +130,8 @@ impl Agent {
         m.check_for_device(self.config.app_id(), &d.platform, &d.native_version)?;
         let url = join_url(manifest_url, &m.bundle.url)?;
         let meta = m.metadata.clone().unwrap_or_default();
+        // Objects are plaintext: encrypted releases are only ever fetched whole.
+        let objects_url = m.bundle.encryption.is_none().then(|| join_url(manifest_url, "../objects/")).transpose()?;
         Ok(Offer {
             url,
             version: m.version.clone(),
@@ -134,6 +142,8 @@ impl Agent {
             release: Some(m.release),
             link: meta.link,
             comment: meta.comment,
+            objects_url,
+            compressed_objects: m.compressed_objects,
         })
     }
 
@@ -163,6 +173,9 @@ impl Agent {
             self.require_space(size.saturating_mul(2).saturating_add(unpacked))?;
         }
         self.http.check_url(&offer.url)?;
+        if let Some(info) = self.try_delta(offer, cancel)? {
+            return Ok(info);
+        }
         let key = download_key(offer);
         let paths = self.layout.download(&key);
         let _dl_lock = FileLock::try_exclusive(&paths.lock)?.ok_or_else(|| {
@@ -230,12 +243,24 @@ impl Agent {
             progress.unpack(n)
         })?;
         cancel.check()?;
+        self.commit_tree(staging, offer, &got.sha256, files)
+    }
+
+    /// Publishes a complete staged tree and records it as `pending` in one transaction; emits the completion
+    /// events. Shared by full and delta installs.
+    pub(crate) fn commit_tree(
+        &self,
+        staging: crate::layout::Staging,
+        offer: &Offer,
+        checksum: &str,
+        files: Vec<FileEntry>,
+    ) -> Result<BundleInfo> {
         let files_json = serde_json::to_string(&files)
             .map_err(|e| Error::Storage(format!("could not record the file list: {e}")))?;
         let row = BundleRow {
             id: fsutil::random_id(10)?,
             version: offer.version.clone(),
-            checksum: got.sha256.clone(),
+            checksum: checksum.to_string(),
             status: BundleStatus::Pending,
             downloaded_ms: self.clock.now_ms(),
             link: offer.link.clone(),
@@ -321,7 +346,7 @@ fn download_key(offer: &Offer) -> String {
 }
 
 /// Resolves a bundle URL relative to its manifest.
-fn join_url(base: &str, rel: &str) -> Result<String> {
+pub(crate) fn join_url(base: &str, rel: &str) -> Result<String> {
     let base = reqwest::Url::parse(base).map_err(|e| Error::InvalidRequest(format!("bad manifest url {base}: {e}")))?;
     base.join(rel)
         .map(|u| u.to_string())
@@ -329,7 +354,7 @@ fn join_url(base: &str, rel: &str) -> Result<String> {
 }
 
 /// Maps bytes to Capgo's `download` percent: 0–90 while downloading, 90–99 while unpacking, 100 at the end.
-struct Progress<'a> {
+pub(crate) struct Progress<'a> {
     agent: &'a Agent,
     info: BundleInfo,
     unpack_total: u64,
@@ -338,7 +363,7 @@ struct Progress<'a> {
 }
 
 impl<'a> Progress<'a> {
-    fn new(agent: &'a Agent, offer: &Offer) -> Self {
+    pub(crate) fn new(agent: &'a Agent, offer: &Offer) -> Self {
         let info = BundleInfo {
             id: String::new(),
             version: offer.version.clone(),
@@ -359,13 +384,13 @@ impl<'a> Progress<'a> {
         }
     }
 
-    fn download(&mut self, done: u64, total: u64) {
+    pub(crate) fn download(&mut self, done: u64, total: u64) {
         if let Some(p) = (done.min(total) * 90).checked_div(total) {
             self.send(p as u32);
         }
     }
 
-    fn unpack(&mut self, bytes: u64) {
+    pub(crate) fn unpack(&mut self, bytes: u64) {
         self.unpacked += bytes;
         if let Some(p) = (self.unpacked.min(self.unpack_total) * 9).checked_div(self.unpack_total) {
             self.send(90 + p as u32);

@@ -9,6 +9,7 @@ pub mod boot;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+mod delta;
 pub mod envelope;
 pub mod error;
 pub mod events;

@@ -62,6 +62,10 @@ pub struct ReleaseManifest {
     pub files: Vec<FileEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Metadata>,
+    /// SHA-256s of the per-file objects also published deflated (`objects/<sha256>.deflate`) because that is
+    /// smaller; the others are only published raw (`objects/<sha256>`). Airlock extension, optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compressed_objects: Vec<String>,
 }
 
 fn is_sha256_hex(s: &str) -> bool {

@@ -219,6 +219,7 @@ pub fn publish(dist: &Dist, spec: &ReleaseSpec<'_>, signers: &[&Signer]) -> Publ
         },
         files: dist.entries(),
         metadata: None,
+        compressed_objects: Vec::new(),
     };
     let payload = serde_json::to_vec(&manifest).expect("manifest json");
     let envelope = envelope::sign(RELEASE_PAYLOAD_TYPE, &payload, signers);

@@ -1,0 +1,230 @@
+//! File-level delta updates. Invariant: a file is taken from local storage only if its SHA-256 matches the
+//! signed list, only missing objects are fetched (each verified before it is stored), and the assembled tree is
+//! re-hashed against the signed list before it is published — a delta install is byte-identical to a full one.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::agent::Agent;
+use crate::error::{Error, Result};
+use crate::events::{BundleInfo, BundleStatus, Cancel};
+use crate::fsutil;
+use crate::http::DownloadSpec;
+use crate::install::{Offer, Progress, join_url};
+use crate::store;
+use crate::unpack::FileEntry;
+
+/// Above this many files to fetch, one bundle download beats many small requests.
+const MAX_OBJECT_FETCHES: usize = 300;
+
+impl Agent {
+    /// Installs `offer` from local files plus missing objects when that is cheaper than the whole bundle.
+    /// `Ok(None)` means "do a full download instead" (no file list, no objects URL, or too little to reuse).
+    pub(crate) fn try_delta(&self, offer: &Offer, cancel: &Cancel) -> Result<Option<BundleInfo>> {
+        let (Some(files), Some(objects_url), Some(checksum)) = (&offer.files, &offer.objects_url, &offer.sha256) else {
+            return Ok(None);
+        };
+        let local = self.local_index()?;
+        let missing: Vec<&FileEntry> = {
+            let mut seen = HashSet::new();
+            files.iter().filter(|f| !local.contains_key(&f.sha256) && seen.insert(f.sha256.as_str())).collect()
+        };
+        let missing_bytes: u64 = missing.iter().map(|f| f.size).sum();
+        let bundle_size = offer.size.unwrap_or(u64::MAX);
+        if missing.len() == files.len() || missing.len() > MAX_OBJECT_FETCHES || missing_bytes >= bundle_size {
+            return Ok(None);
+        }
+        log::info!(
+            "delta install of {}: {} of {} files to fetch ({missing_bytes} bytes instead of {bundle_size})",
+            offer.version,
+            missing.len(),
+            files.len()
+        );
+        let mut progress = Progress::new(self, offer);
+        let mut done = 0u64;
+        let compressed: HashSet<&str> = offer.compressed_objects.iter().map(String::as_str).collect();
+        for f in &missing {
+            cancel.check()?;
+            self.fetch_object(objects_url, f, compressed.contains(f.sha256.as_str()), cancel)?;
+            done += f.size;
+            progress.download(done, missing_bytes.max(1));
+        }
+        let local = self.local_index()?;
+        let staging = self.layout.new_staging()?;
+        let mut buf = vec![0u8; 256 * 1024];
+        for f in files {
+            cancel.check()?;
+            let src = local.get(&f.sha256).ok_or_else(|| {
+                Error::Storage(format!("object {} for {} vanished during the install; retry", f.sha256, f.path))
+            })?;
+            let dst = staging.path().join(&f.path);
+            if let Some(parent) = dst.parent() {
+                fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
+            }
+            if fs::hard_link(src, &dst).is_err() {
+                fs::copy(src, &dst).map_err(|e| Error::io(format!("copy {}", f.path), e))?;
+            }
+            if !hash_is(&dst, f, &mut buf) {
+                return Err(Error::rejected(
+                    "file_list_mismatch",
+                    format!("{} assembled from local files does not match the signed list; retrying in full", f.path),
+                ));
+            }
+            progress.unpack(f.size);
+        }
+        self.commit_tree(staging, offer, checksum, files.clone()).map(Some)
+    }
+
+    /// SHA-256 → a local file with that content: fetched objects, installed bundles, the builtin bundle.
+    fn local_index(&self) -> Result<HashMap<String, PathBuf>> {
+        let mut index = HashMap::new();
+        for (sha, rel) in self.builtin_hashes()? {
+            index.insert(sha, self.config.device.builtin_dir.join(rel));
+        }
+        let rows = store::list_bundles(self.store().read())?;
+        for row in rows.iter().filter(|r| matches!(r.status, BundleStatus::Pending | BundleStatus::Success)) {
+            let dir = self.layout.bundle(&row.id);
+            if !dir.is_dir() {
+                continue;
+            }
+            let Some(json) = store::bundle_files(self.store().read(), &row.id)? else { continue };
+            for f in serde_json::from_str::<Vec<FileEntry>>(&json).unwrap_or_default() {
+                index.insert(f.sha256, dir.join(f.path));
+            }
+        }
+        if let Ok(entries) = fs::read_dir(self.layout.objects()) {
+            for e in entries.filter_map(|e| e.ok()) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    index.insert(name, e.path());
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    /// Hashes of the builtin bundle's files, computed once per native build and cached.
+    fn builtin_hashes(&self) -> Result<Vec<(String, String)>> {
+        let key = format!("builtin_index:{}", self.config.device.native_build);
+        if let Some(json) = store::kv_get(self.store().read(), &key)?
+            && let Ok(v) = serde_json::from_str(&json)
+        {
+            return Ok(v);
+        }
+        let root = &self.config.device.builtin_dir;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            for e in entries.filter_map(|e| e.ok()) {
+                let p = e.path();
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => stack.push(p),
+                    Ok(t) if t.is_file() => {
+                        if let (Some(sha), Ok(rel)) = (hash_file(&p, &mut buf), p.strip_prefix(root)) {
+                            out.push((sha, rel.to_string_lossy().into_owned()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let json = serde_json::to_string(&out).map_err(|e| Error::Storage(e.to_string()))?;
+        let mut store = self.store();
+        store.write(|tx| store::kv_set(tx, &key, &json))?;
+        Ok(out)
+    }
+
+    /// Fetches one object into `objects/<sha256>`, verified; deflated when the publisher offers it.
+    fn fetch_object(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
+        let dir = self.layout.objects();
+        let target = dir.join(&f.sha256);
+        let part = dir.join(format!("{}.part", f.sha256));
+        let sidecar = dir.join(format!("{}.json", f.sha256));
+        let name = if deflated { format!("{}.deflate", f.sha256) } else { f.sha256.clone() };
+        let url = join_url(base, &name)?;
+        let spec = DownloadSpec {
+            url: &url,
+            part_path: &part,
+            sidecar_path: &sidecar,
+            expected_sha256: (!deflated).then_some(f.sha256.as_str()),
+            expected_size: (!deflated).then_some(f.size),
+            max_bytes: f.size.saturating_add(f.size / 8).saturating_add(64 * 1024),
+        };
+        self.http.download(&spec, cancel, &mut |_, _| {})?;
+        let result = if deflated { inflate_verified(&part, &target, f) } else { publish_object(&part, &target) };
+        let _ = fsutil::remove_path(&sidecar);
+        let _ = fsutil::remove_path(&part);
+        result
+    }
+}
+
+fn publish_object(part: &Path, target: &Path) -> Result<()> {
+    File::open(part).and_then(|f| f.sync_all()).map_err(|e| Error::io("sync object", e))?;
+    fs::rename(part, target).map_err(|e| Error::io(format!("store object {}", target.display()), e))
+}
+
+/// Inflates a raw-deflate object while hashing it; stores it only if size and SHA-256 match the signed entry.
+fn inflate_verified(part: &Path, target: &Path, f: &FileEntry) -> Result<()> {
+    let tmp = target.with_extension("inflating");
+    let input = File::open(part).map_err(|e| Error::io("open object", e))?;
+    let mut reader = flate2::read::DeflateDecoder::new(input).take(f.size + 1);
+    let mut out = File::create(&tmp).map_err(|e| Error::io("create object", e))?;
+    let mut h = Sha256::new();
+    let mut n = 0u64;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let k = reader
+            .read(&mut buf)
+            .map_err(|e| Error::rejected("corrupt_object", format!("object {} does not inflate: {e}", f.sha256)))?;
+        if k == 0 {
+            break;
+        }
+        let chunk = buf.get(..k).unwrap_or_default();
+        h.update(chunk);
+        n += k as u64;
+        out.write_all(chunk).map_err(|e| Error::io("write object", e))?;
+    }
+    if n != f.size || hex::encode(h.finalize()) != f.sha256 {
+        let _ = fs::remove_file(&tmp);
+        return Err(Error::rejected(
+            "checksum_mismatch",
+            format!("object for {} does not match the signed list (corrupt or changed on the server)", f.path),
+        ));
+    }
+    out.sync_all().map_err(|e| Error::io("sync object", e))?;
+    fs::rename(&tmp, target).map_err(|e| Error::io("store object", e))
+}
+
+fn hash_file(path: &Path, buf: &mut [u8]) -> Option<String> {
+    let mut f = File::open(path).ok()?;
+    let mut h = Sha256::new();
+    loop {
+        let n = f.read(buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n)?);
+    }
+    Some(hex::encode(h.finalize()))
+}
+
+fn hash_is(path: &Path, f: &FileEntry, buf: &mut [u8]) -> bool {
+    fs::metadata(path).is_ok_and(|m| m.len() == f.size) && hash_file(path, buf).is_some_and(|h| h == f.sha256)
+}
+
+/// Removes fetched objects no bundle links to any more (link count 1: only `objects/` names them).
+pub(crate) fn gc_objects(objects: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = fs::read_dir(objects) else { return };
+    for e in entries.filter_map(|e| e.ok()) {
+        if e.metadata().is_ok_and(|m| m.is_file() && m.nlink() == 1) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
