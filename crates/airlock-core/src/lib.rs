@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod boot;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -14,6 +15,7 @@ pub mod http;
 pub mod install;
 pub mod layout;
 pub mod release;
+pub mod segment;
 pub mod semver;
 pub mod store;
 mod treecheck;
