@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod boot;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -19,6 +20,7 @@ pub mod identity;
 pub mod install;
 pub mod layout;
 pub mod release;
+pub mod segment;
 pub mod semver;
 pub mod store;
 mod treecheck;
