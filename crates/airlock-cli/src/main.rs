@@ -3,6 +3,7 @@
 
 mod agent_cmd;
 mod args;
+mod channel_cmd;
 mod keys;
 mod pack;
 mod release_cmd;
@@ -16,6 +17,13 @@ usage:
   airlock release <dist-dir|zip> --repo R --app-id A --version V --key FILE [--key FILE…]
                   [--encrypt --encryption-key FILE] [--release N] [--native-min X] [--native-max Y]
                   [--platforms ios,android] [--link URL] [--comment TEXT]
+  airlock channel set <name> --repo R --app-id A --key FILE (--release N | --variants N:W,…) [--rollout P]
+                  [--salt S] [--match-platforms ios,android] [--match-native 'RANGE'] [--match-custom-ids …]
+                  [--match-device-ids …] [--match-attr k=v …] [--install-mode immediate|background|launch]
+                  [--window 02:00-04:00] [--mandatory] [--self-assign] [--revoke N] [--replace]
+  airlock channel rollback <name> --repo R --app-id A --key FILE [--to N]
+  airlock channel pause <name> --repo R --app-id A --key FILE
+  airlock channel show <name> --repo R --app-id A
   airlock agent --config FILE [--root DIR] [--json] <command> [options]   device simulator
   airlock help
 
@@ -61,6 +69,7 @@ fn main() {
         Some("agent") => agent_cmd::run(args, json),
         Some("keys") => keys::run(args).map(|v| print_value(&v, json)),
         Some("release") => release_cmd::run(args).map(|v| print_value(&v, json)),
+        Some("channel") => channel_cmd::run(args).map(|v| print_value(&v, json)),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())
