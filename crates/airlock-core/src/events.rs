@@ -110,6 +110,28 @@ pub enum Event {
         bundle: BundleInfo,
         status: String,
     },
+    /// A check found nothing to install.
+    NoNeedUpdate {
+        bundle: BundleInfo,
+    },
+    /// The outcome of every check (Capgo 8.45+), before the legacy event.
+    UpdateCheckResult {
+        kind: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        version: Option<String>,
+        bundle: BundleInfo,
+    },
+    /// A release needs a newer native app (Capgo's `breakingAvailable`; shells also emit `majorAvailable`).
+    BreakingAvailable {
+        version: String,
+    },
+    /// `setChannel` was refused.
+    ChannelPrivate {
+        channel: String,
+        message: String,
+    },
 }
 
 impl Event {
@@ -124,6 +146,10 @@ impl Event {
             Event::SetNext { .. } => "setNext",
             Event::UpdateFailed { .. } => "updateFailed",
             Event::AppReady { .. } => "appReady",
+            Event::NoNeedUpdate { .. } => "noNeedUpdate",
+            Event::UpdateCheckResult { .. } => "updateCheckResult",
+            Event::BreakingAvailable { .. } => "breakingAvailable",
+            Event::ChannelPrivate { .. } => "channelPrivate",
         }
     }
 }

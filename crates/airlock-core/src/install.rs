@@ -116,6 +116,11 @@ impl Agent {
 
     fn resolve_manifest(&self, manifest_url: &str, cancel: &Cancel) -> Result<Offer> {
         let raw = self.http.get_bytes(manifest_url, MAX_MANIFEST_BYTES, cancel)?;
+        self.resolve_manifest_bytes(manifest_url, &raw)
+    }
+
+    /// Verifies a release envelope fetched from `manifest_url` and turns it into an offer for this device.
+    pub(crate) fn resolve_manifest_bytes(&self, manifest_url: &str, raw: &[u8]) -> Result<Offer> {
         if self.trusted.is_empty() {
             return Err(Error::Config(
                 "a signed manifest was given but no trustedKeys are configured to verify it; add the publisher's \
@@ -124,7 +129,7 @@ impl Agent {
             ));
         }
         let payload =
-            envelope::verify(&raw, RELEASE_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
+            envelope::verify(raw, RELEASE_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
         let m = ReleaseManifest::parse(&payload)?;
         let d = &self.config.device;
         m.check_for_device(self.config.app_id(), &d.platform, &d.native_version)?;

@@ -22,6 +22,7 @@ pub mod layout;
 pub mod release;
 pub mod segment;
 pub mod semver;
+pub mod source;
 pub mod store;
 mod treecheck;
 pub mod unpack;

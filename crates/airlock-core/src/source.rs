@@ -1,0 +1,431 @@
+//! The `catalog` update source: signed channel catalogs read from a static repo, decided on the device.
+//! Invariant: nothing from the network is acted on before its envelope verified; a catalog serial never goes
+//! backwards for a channel; an expired catalog only means "install nothing new"; a release is installed only if
+//! its manifest bytes match the catalog's pin.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::agent::Agent;
+use crate::catalog::{self, CATALOG_PAYLOAD_TYPE, Catalog, Freshness, InstallPolicy};
+use crate::envelope;
+use crate::error::{Error, Result};
+use crate::events::{BUILTIN_ID, BundleInfo, BundleStatus, Cancel, Event};
+use crate::fsutil::FileLock;
+use crate::http::Fetched;
+use crate::install::{DownloadRequest, join_url};
+use crate::segment::{self, DeviceProfile};
+use crate::store;
+
+/// Largest catalog accepted.
+const MAX_CATALOG_BYTES: u64 = 4 << 20;
+const CHANNEL_KEY: &str = "channel";
+
+/// Capgo's `LatestVersion` (the fields a static catalog can fill).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LatestVersion {
+    pub version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaking: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// What a check decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckResult {
+    /// The device already runs (or has queued) what the catalog says.
+    UpToDate { current: BundleInfo, reason: String },
+    /// A release to install; `installed` when it is already on the device.
+    Available {
+        release: u64,
+        version: String,
+        manifest_url: String,
+        install: Option<InstallPolicy>,
+        installed: Option<BundleInfo>,
+    },
+}
+
+/// The channel state of `getChannel()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelInfo {
+    pub channel: String,
+    pub status: String,
+    pub allow_set: bool,
+}
+
+/// One entry of `listChannels()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelEntry {
+    pub id: String,
+    pub name: String,
+    pub public: bool,
+    pub allow_self_set: bool,
+}
+
+/// The last accepted catalog of a channel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cached {
+    etag: Option<String>,
+    serial: u64,
+    sha256: String,
+    payload_b64: String,
+}
+
+impl Agent {
+    fn catalog_root(&self) -> Result<String> {
+        let base = self.config.plugin.catalog_url.as_deref().ok_or_else(|| {
+            Error::Config("CapacitorUpdater.catalogUrl is not set; it must point at the publisher repo root".into())
+        })?;
+        Ok(format!("{}/{}/", base.trim_end_matches('/'), self.config.app_id()))
+    }
+
+    /// The channel this device reads: the one it assigned itself, else `defaultChannel`.
+    pub fn channel(&self) -> Result<String> {
+        let assigned = store::kv_get(self.store().read(), CHANNEL_KEY)?;
+        Ok(segment::resolve_channel(assigned.as_deref(), &self.config.plugin.default_channel).to_string())
+    }
+
+    /// Who this device is for segmentation.
+    pub fn profile(&self) -> Result<DeviceProfile> {
+        Ok(DeviceProfile {
+            device_id: self.device_id()?,
+            platform: self.config.device.platform.clone(),
+            native_version: self.config.device.native_version.clone(),
+            custom_id: self.custom_id()?,
+            attributes: self.attributes()?,
+        })
+    }
+
+    /// Fetches (conditionally) and verifies a channel's catalog. An expired catalog is a transient error
+    /// ("install nothing new"), never a reason to roll back.
+    pub fn fetch_catalog(&self, channel: &str, cancel: &Cancel) -> Result<Catalog> {
+        let url = join_url(&self.catalog_root()?, &format!("channels/{channel}.json"))?;
+        let key = format!("catalog:{channel}");
+        let cached: Option<Cached> =
+            store::kv_get(self.store().read(), &key)?.and_then(|j| serde_json::from_str(&j).ok());
+        let headers = self.health_headers()?;
+        let fetched = self.http.get_conditional(
+            &url,
+            cached.as_ref().and_then(|c| c.etag.as_deref()),
+            &headers,
+            MAX_CATALOG_BYTES,
+            cancel,
+        )?;
+        let now = self.clock.now_ms();
+        let (payload, envelope_sha, etag) = match fetched {
+            Fetched::NotModified => {
+                let c = cached
+                    .clone()
+                    .ok_or_else(|| Error::Network(format!("{url} answered 304 but nothing is cached")))?;
+                let payload = STANDARD.decode(&c.payload_b64).map_err(|e| Error::Database(e.to_string()))?;
+                (payload, c.sha256, c.etag)
+            }
+            Fetched::Body { bytes, etag } => {
+                let payload = envelope::verify(
+                    &bytes,
+                    CATALOG_PAYLOAD_TYPE,
+                    &self.trusted,
+                    self.config.plugin.signature_threshold,
+                )?;
+                (payload, hex::encode(Sha256::digest(&bytes)), etag)
+            }
+        };
+        let c = Catalog::parse(&payload)?;
+        c.check_binding(self.config.app_id(), channel)?;
+        let serial_key = format!("serial:{channel}");
+        let highest = store::kv_get(self.store().read(), &serial_key)?.and_then(|s| s.parse().ok());
+        let prev_sha = cached.as_ref().filter(|x| x.serial == c.serial).map(|x| x.sha256.clone());
+        let freshness = catalog::check_freshness(&c, highest, prev_sha.as_deref(), &envelope_sha, now)?;
+        let record = Cached { etag, serial: c.serial, sha256: envelope_sha, payload_b64: STANDARD.encode(&payload) };
+        let json = serde_json::to_string(&record).map_err(|e| Error::Storage(e.to_string()))?;
+        {
+            let mut store = self.store();
+            let _lock = FileLock::exclusive(&self.layout.lock())?;
+            store.write(|tx| {
+                store::kv_set(tx, &key, &json)?;
+                store::kv_set(tx, &serial_key, &c.serial.max(highest.unwrap_or(0)).to_string())
+            })?;
+        }
+        if freshness == Freshness::Expired {
+            return Err(Error::Network(format!(
+                "the {channel} catalog expired at {}; nothing new is installed until the publisher re-signs it",
+                c.expires_at
+            )));
+        }
+        Ok(c)
+    }
+
+    /// Health headers sent with every check: what runs, what shipped, what failed last.
+    fn health_headers(&self) -> Result<Vec<(&'static str, String)>> {
+        let current = self.current()?.bundle.version;
+        let failed = {
+            let store = self.store();
+            let st = store::load_state(store.read())?;
+            match st.failed_update {
+                Some(id) => store::get_bundle(store.read(), &id)?.map(|r| r.version),
+                None => None,
+            }
+        };
+        Ok(vec![
+            ("x-airlock-current-version", current),
+            ("x-airlock-builtin-version", self.builtin_version()),
+            ("x-airlock-failed-version", failed.unwrap_or_default()),
+            ("x-airlock-platform", self.config.device.platform.clone()),
+        ])
+    }
+
+    /// Reads the device's channel catalog and decides what it should run (no download).
+    pub fn check(&self, cancel: &Cancel) -> Result<CheckResult> {
+        let channel = self.channel()?;
+        let c = self.fetch_catalog(&channel, cancel)?;
+        self.revoke_local(&c)?;
+        let current = self.current()?.bundle;
+        let up_to_date = |reason: String| Ok(CheckResult::UpToDate { current: current.clone(), reason });
+        let Some(decision) = segment::decide(&c, &self.profile()?)? else {
+            return up_to_date(format!("no rule of the {channel} catalog targets this device"));
+        };
+        let rows = store::list_bundles(self.store().read())?;
+        let row = rows.iter().rev().find(|r| r.release == Some(decision.release) && r.status != BundleStatus::Deleted);
+        if let Some(row) = row {
+            if row.id == current.id {
+                return up_to_date(format!("already on release {}", decision.release));
+            }
+            if row.status == BundleStatus::Error {
+                return up_to_date(format!("release {} failed on this device before", decision.release));
+            }
+        }
+        if let Some(why) = store::blocklisted(self.store().read(), None, Some(decision.release))? {
+            return up_to_date(format!("release {} is blocklisted here ({why})", decision.release));
+        }
+        let manifest_url = join_url(&self.catalog_root()?, &format!("releases/{}.json", decision.release))?;
+        let installed = row
+            .filter(|r| matches!(r.status, BundleStatus::Pending | BundleStatus::Success))
+            .filter(|r| self.layout.bundle(&r.id).is_dir())
+            .map(crate::boot::row_info);
+        let version =
+            installed.as_ref().map(|b| b.version.clone()).unwrap_or_else(|| format!("release {}", decision.release));
+        Ok(CheckResult::Available {
+            release: decision.release,
+            version,
+            manifest_url,
+            install: decision.install,
+            installed,
+        })
+    }
+
+    /// Check, then download the decided release if needed (manifest pinned by the catalog) and queue it as next.
+    /// Returns the bundle queued, or `None` when up to date. Emits Capgo's check events.
+    pub fn update(&self, cancel: &Cancel) -> Result<Option<BundleInfo>> {
+        match self.check(cancel) {
+            Err(e) => {
+                let current = self.current()?.bundle;
+                self.emit(Event::UpdateCheckResult {
+                    kind: "failed".into(),
+                    message: Some(e.to_string()),
+                    version: None,
+                    bundle: current,
+                });
+                Err(e)
+            }
+            Ok(CheckResult::UpToDate { current, reason }) => {
+                self.emit(Event::UpdateCheckResult {
+                    kind: "up_to_date".into(),
+                    message: Some(reason),
+                    version: None,
+                    bundle: current.clone(),
+                });
+                self.emit(Event::NoNeedUpdate { bundle: current });
+                Ok(None)
+            }
+            Ok(CheckResult::Available { release, manifest_url, installed, .. }) => {
+                let bundle = match installed {
+                    Some(b) => b,
+                    None => self.download_pinned(release, &manifest_url, cancel)?,
+                };
+                let current = self.current()?.bundle;
+                if bundle.id != current.id && self.next_bundle()?.is_none_or(|n| n.id != bundle.id) {
+                    self.set_next(&bundle.id)?;
+                }
+                Ok(Some(bundle))
+            }
+        }
+    }
+
+    /// Downloads a release whose manifest must match the current catalog's pin.
+    fn download_pinned(&self, release: u64, manifest_url: &str, cancel: &Cancel) -> Result<BundleInfo> {
+        let channel = self.channel()?;
+        let c = self.cached_catalog(&channel)?.ok_or_else(|| Error::Network("no catalog cached".into()))?;
+        let bytes = self.http.get_bytes(manifest_url, 32 << 20, cancel)?;
+        catalog::check_pin(&c, release, &bytes)?;
+        let req = DownloadRequest { manifest_url: Some(manifest_url.to_string()), ..Default::default() };
+        let offer = self.resolve_manifest_bytes(manifest_url, &bytes)?;
+        if offer.release != Some(release) {
+            return Err(Error::rejected(
+                "pin_mismatch",
+                format!("manifest at {manifest_url} is release {:?}, the catalog pinned {release}", offer.release),
+            ));
+        }
+        let _ = req;
+        let result = self.install(&offer, cancel);
+        if let Err(e) = &result {
+            self.emit(Event::DownloadFailed { version: offer.version.clone(), reason: e.to_string() });
+        }
+        result
+    }
+
+    fn cached_catalog(&self, channel: &str) -> Result<Option<Catalog>> {
+        let Some(json) = store::kv_get(self.store().read(), &format!("catalog:{channel}"))? else { return Ok(None) };
+        let Ok(c) = serde_json::from_str::<Cached>(&json) else { return Ok(None) };
+        let payload = STANDARD.decode(&c.payload_b64).map_err(|e| Error::Database(e.to_string()))?;
+        Catalog::parse(&payload).map(Some)
+    }
+
+    /// Releases the catalog revokes are never run again: blocklisted, and replaced at the next launch.
+    fn revoke_local(&self, c: &Catalog) -> Result<()> {
+        if c.revoked.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now_ms();
+        let rows = store::list_bundles(self.store().read())?;
+        let st = store::load_state(self.store().read())?;
+        for row in rows.iter().filter(|r| r.release.is_some_and(|n| c.revoked.contains(&n))) {
+            let mut store = self.store();
+            let _lock = FileLock::exclusive(&self.layout.lock())?;
+            store.write(|tx| {
+                store::blocklist_add(tx, &row.checksum, &row.version, row.release, "revoked by the publisher", now)?;
+                let mut s = store::load_state(tx)?;
+                if s.next.as_deref() == Some(row.id.as_str()) {
+                    s.next = None;
+                }
+                if s.current == row.id {
+                    s.next = Some(if s.last_good != row.id { s.last_good.clone() } else { BUILTIN_ID.into() });
+                }
+                store::save_state(tx, &s)
+            })?;
+            let _ = &st;
+        }
+        Ok(())
+    }
+
+    /// JS `getLatest({channel?})`: what the channel offers this device, without downloading.
+    pub fn latest(&self, channel: Option<&str>, cancel: &Cancel) -> Result<LatestVersion> {
+        let channel = match channel {
+            Some(c) => c.to_string(),
+            None => self.channel()?,
+        };
+        let c = self.fetch_catalog(&channel, cancel)?;
+        let Some(d) = segment::decide(&c, &self.profile()?)? else {
+            return Ok(LatestVersion {
+                version: self.current()?.bundle.version,
+                kind: Some("up_to_date".into()),
+                message: Some("no rule targets this device".into()),
+                ..Default::default()
+            });
+        };
+        let manifest_url = join_url(&self.catalog_root()?, &format!("releases/{}.json", d.release))?;
+        let bytes = self.http.get_bytes(&manifest_url, 32 << 20, cancel)?;
+        catalog::check_pin(&c, d.release, &bytes)?;
+        let offer = self.resolve_manifest_bytes(&manifest_url, &bytes)?;
+        Ok(LatestVersion {
+            version: offer.version,
+            checksum: offer.sha256,
+            url: Some(manifest_url),
+            link: offer.link,
+            comment: offer.comment,
+            ..Default::default()
+        })
+    }
+
+    /// JS `setChannel({channel})`: only to channels whose catalog allows self-assignment.
+    pub fn set_channel(&self, channel: &str, cancel: &Cancel) -> Result<ChannelInfo> {
+        if !self.config.plugin.allow_set_default_channel {
+            let message = "disabled_by_config: allowSetDefaultChannel is false".to_string();
+            self.emit(Event::ChannelPrivate { channel: channel.into(), message: message.clone() });
+            return Err(Error::InvalidRequest(message));
+        }
+        let c = self.fetch_catalog(channel, cancel)?;
+        if !segment::may_self_assign(&c) {
+            let message = format!("channel {channel} does not allow devices to assign themselves");
+            self.emit(Event::ChannelPrivate { channel: channel.into(), message: message.clone() });
+            return Err(Error::InvalidRequest(message));
+        }
+        let mut store = self.store();
+        let _lock = FileLock::exclusive(&self.layout.lock())?;
+        store.write(|tx| store::kv_set(tx, CHANNEL_KEY, channel))?;
+        Ok(ChannelInfo { channel: channel.into(), status: "set".into(), allow_set: true })
+    }
+
+    /// JS `unsetChannel()`: back to `defaultChannel` (local only).
+    pub fn unset_channel(&self) -> Result<()> {
+        let mut store = self.store();
+        let _lock = FileLock::exclusive(&self.layout.lock())?;
+        store.write(|tx| {
+            tx.execute("DELETE FROM kv WHERE key = ?1", [CHANNEL_KEY])?;
+            Ok(())
+        })
+    }
+
+    /// JS `getChannel()`.
+    pub fn get_channel(&self) -> Result<ChannelInfo> {
+        let assigned = store::kv_get(self.store().read(), CHANNEL_KEY)?;
+        Ok(ChannelInfo {
+            channel: self.channel()?,
+            status: if assigned.is_some() { "self_assigned".into() } else { "default".into() },
+            allow_set: self.config.plugin.allow_set_default_channel,
+        })
+    }
+
+    /// JS `listChannels()`: the self-assignable channels named in the repo's signed channel index.
+    pub fn list_channels(&self, cancel: &Cancel) -> Result<Vec<ChannelEntry>> {
+        let url = join_url(&self.catalog_root()?, "channels/index.json")?;
+        let bytes = self.http.get_bytes(&url, MAX_CATALOG_BYTES, cancel)?;
+        let payload =
+            envelope::verify(&bytes, INDEX_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
+        let index: ChannelIndex = serde_json::from_slice(&payload)
+            .map_err(|e| Error::rejected("bad_metadata", format!("channel index is malformed: {e}")))?;
+        if index.app_id != self.config.app_id() {
+            return Err(Error::rejected("wrong_app", format!("channel index is for {}", index.app_id)));
+        }
+        Ok(index
+            .channels
+            .into_iter()
+            .filter(|c| c.self_assign)
+            .map(|c| ChannelEntry { id: c.name.clone(), name: c.name, public: true, allow_self_set: true })
+            .collect())
+    }
+}
+
+/// Payload type of the signed list of a repo's channels (`channels/index.json`).
+pub const INDEX_PAYLOAD_TYPE: &str = "airlock.channels.v1";
+
+/// The signed channel index payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChannelIndex {
+    pub spec: u64,
+    pub app_id: String,
+    pub channels: Vec<IndexEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub name: String,
+    #[serde(default)]
+    pub self_assign: bool,
+}
