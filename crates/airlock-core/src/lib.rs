@@ -17,6 +17,7 @@ pub mod http;
 pub mod install;
 pub mod layout;
 pub mod release;
+pub mod schedule;
 pub mod semver;
 pub mod store;
 mod treecheck;
