@@ -20,6 +20,7 @@ pub mod identity;
 pub mod install;
 pub mod layout;
 pub mod release;
+pub mod schedule;
 pub mod segment;
 pub mod semver;
 pub mod source;
