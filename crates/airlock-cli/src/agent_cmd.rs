@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use airlock_core::boot::Ready;
 use airlock_core::install::DownloadRequest;
+use airlock_core::source::CheckResult;
 use airlock_core::{Agent, Cancel, Config, Event, EventSink, SystemClock};
 use serde_json::{Value, json};
 
@@ -116,6 +117,68 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
                 Some(bundle) => json!({ "bundle": bundle }),
                 None => Value::Null,
             }
+        }
+        "check" => {
+            args.finish()?;
+            match agent.check(&Cancel::never())? {
+                CheckResult::UpToDate { current, reason } => {
+                    json!({"kind": "up_to_date", "bundle": current, "message": reason})
+                }
+                CheckResult::Available { release, version, manifest_url, installed, .. } => json!({
+                    "kind": "available", "release": release, "version": version, "url": manifest_url,
+                    "installed": installed,
+                }),
+            }
+        }
+        "update" => {
+            args.finish()?;
+            match agent.update(&Cancel::never())? {
+                Some(bundle) => json!({"kind": "queued", "bundle": bundle, "next": agent.next_bundle()?}),
+                None => json!({"kind": "up_to_date", "bundle": agent.current()?.bundle}),
+            }
+        }
+        "latest" => {
+            let channel = args.value("channel")?;
+            args.finish()?;
+            json!(agent.latest(channel.as_deref(), &Cancel::never())?)
+        }
+        "set-channel" => {
+            let name = args.next().ok_or_else(|| Failure::Usage("set-channel NAME".into()))?;
+            args.finish()?;
+            json!(agent.set_channel(&name, &Cancel::never())?)
+        }
+        "unset-channel" => {
+            args.finish()?;
+            agent.unset_channel()?;
+            json!(agent.get_channel()?)
+        }
+        "get-channel" => {
+            args.finish()?;
+            json!(agent.get_channel()?)
+        }
+        "list-channels" => {
+            args.finish()?;
+            json!({ "channels": agent.list_channels(&Cancel::never())? })
+        }
+        "set-custom-id" => {
+            let id = args.next().unwrap_or_default();
+            args.finish()?;
+            agent.set_custom_id(&id)?;
+            json!({ "customId": id })
+        }
+        "set-attributes" => {
+            let mut attrs = std::collections::BTreeMap::new();
+            while let Some(kv) = args.next() {
+                let (k, v) = kv.split_once('=').ok_or_else(|| Failure::Usage("set-attributes k=v …".into()))?;
+                attrs.insert(k.to_string(), v.to_string());
+            }
+            args.finish()?;
+            agent.set_attributes(&attrs)?;
+            json!({ "attributes": agent.attributes()? })
+        }
+        "device-id" => {
+            args.finish()?;
+            json!({ "deviceId": agent.device_id()? })
         }
         other => return Err(Failure::Usage(format!("unknown agent command \"{other}\""))),
     };

@@ -9,6 +9,7 @@ use airlock_core::catalog::{
     CATALOG_PAYLOAD_TYPE, Catalog, InstallPolicy, Match, ReleasePin, Rollout, Rule, Variant, Window,
 };
 use airlock_core::envelope::{self, Signer};
+use airlock_core::source::{ChannelIndex, INDEX_PAYLOAD_TYPE, IndexEntry};
 use airlock_core::{Error, clock, fsutil};
 use base64::Engine;
 use serde_json::{Value, json};
@@ -67,7 +68,30 @@ impl ChannelRepo {
         let env = envelope::sign(CATALOG_PAYLOAD_TYPE, &payload, signers);
         std::fs::create_dir_all(self.app_dir.join("channels")).map_err(|e| Error::io("create channels/", e))?;
         fsutil::write_atomic(&self.catalog_path(), &env)?;
+        self.write_index(signers)?;
         Ok(summary(&c))
+    }
+
+    /// Re-signs `channels/index.json`, the list of channels devices read for `listChannels()`.
+    fn write_index(&self, signers: &[&Signer]) -> Result<(), Error> {
+        let dir = self.app_dir.join("channels");
+        let mut channels = Vec::new();
+        let entries = std::fs::read_dir(&dir).map_err(|e| Error::io("list channels/", e))?;
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json").map(str::to_string))
+            .filter(|n| n != "index")
+            .collect();
+        names.sort();
+        for name in names {
+            let repo = ChannelRepo { app_dir: self.app_dir.clone(), app_id: self.app_id.clone(), name: name.clone() };
+            if let Some(c) = repo.load()? {
+                channels.push(IndexEntry { name, self_assign: c.self_assign });
+            }
+        }
+        let index = ChannelIndex { spec: 1, app_id: self.app_id.clone(), channels };
+        let payload = serde_json::to_vec(&index).map_err(|e| Error::Storage(e.to_string()))?;
+        fsutil::write_atomic(&dir.join("index.json"), &envelope::sign(INDEX_PAYLOAD_TYPE, &payload, signers))
     }
 
     pub fn empty(&self) -> Catalog {

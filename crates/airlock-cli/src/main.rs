@@ -34,6 +34,8 @@ agent commands:
   download --url U --version V [--checksum HEX] | --manifest URL
   next --id ID | set --id ID | reload | reset [--to-last-good]
   current | list | delete --id ID | failed-update
+  check | update | latest [--channel C] | set-channel NAME | unset-channel | get-channel | list-channels
+  set-custom-id ID | set-attributes k=v… | device-id
 ";
 
 pub enum Failure {
