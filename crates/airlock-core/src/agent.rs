@@ -29,6 +29,8 @@ pub struct Agent {
     pub(crate) trusted: TrustedKeys,
     /// `setCustomId` value of this process (persisted too with `persistCustomId`).
     pub(crate) custom_id: Mutex<Option<String>>,
+    /// Bytes this agent fetched over the network (bundles, objects, manifests, catalogs).
+    pub(crate) fetched: std::sync::atomic::AtomicU64,
 }
 
 /// `current()`: the serving bundle and the builtin (native) version.
@@ -77,7 +79,17 @@ impl Agent {
             events,
             trusted,
             custom_id: Mutex::new(None),
+            fetched: Default::default(),
         })
+    }
+
+    /// Bytes fetched over the network by this agent so far (bundles, objects, manifests, catalogs).
+    pub fn bytes_fetched(&self) -> u64 {
+        self.fetched.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_fetched(&self, n: u64) {
+        self.fetched.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn config(&self) -> &Config {

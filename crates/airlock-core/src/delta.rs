@@ -156,7 +156,8 @@ impl Agent {
             expected_size: (!deflated).then_some(f.size),
             max_bytes: f.size.saturating_add(f.size / 8).saturating_add(64 * 1024),
         };
-        self.http.download(&spec, cancel, &mut |_, _| {})?;
+        let got = self.http.download(&spec, cancel, &mut |_, _| {})?;
+        self.count_fetched(got.fetched);
         let result = if deflated { inflate_verified(&part, &target, f) } else { publish_object(&part, &target) };
         let _ = fsutil::remove_path(&sidecar);
         let _ = fsutil::remove_path(&part);

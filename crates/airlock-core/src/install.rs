@@ -116,6 +116,7 @@ impl Agent {
 
     fn resolve_manifest(&self, manifest_url: &str, cancel: &Cancel) -> Result<Offer> {
         let raw = self.http.get_bytes(manifest_url, MAX_MANIFEST_BYTES, cancel)?;
+        self.count_fetched(raw.len() as u64);
         self.resolve_manifest_bytes(manifest_url, &raw)
     }
 
@@ -215,7 +216,15 @@ impl Agent {
             expected_size: offer.size,
             max_bytes: offer.size.unwrap_or(MAX_UNSIGNED_BYTES),
         };
-        let got = self.http.download(&spec, cancel, &mut |done, total| progress.download(done, total))?;
+        let got = self.http.download(&spec, cancel, &mut |done, total| progress.download(done, total));
+        if let Err(e) = &got
+            && e.is_transient()
+        {
+            // Bytes of a cut transfer still crossed the network; the part file holds them.
+            self.count_fetched(std::fs::metadata(&paths.part).map(|m| m.len()).unwrap_or(0));
+        }
+        let got = got?;
+        self.count_fetched(got.fetched);
         // The served bytes are checked before anything parses or decrypts them.
         if let Some(expected) = &offer.sha256
             && &got.sha256 != expected

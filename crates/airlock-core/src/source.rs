@@ -138,6 +138,7 @@ impl Agent {
                 (payload, c.sha256, c.etag)
             }
             Fetched::Body { bytes, etag } => {
+                self.count_fetched(bytes.len() as u64);
                 let payload = envelope::verify(
                     &bytes,
                     CATALOG_PAYLOAD_TYPE,
@@ -273,6 +274,7 @@ impl Agent {
         let channel = self.channel()?;
         let c = self.cached_catalog(&channel)?.ok_or_else(|| Error::Network("no catalog cached".into()))?;
         let bytes = self.http.get_bytes(manifest_url, 32 << 20, cancel)?;
+        self.count_fetched(bytes.len() as u64);
         catalog::check_pin(&c, release, &bytes)?;
         let req = DownloadRequest { manifest_url: Some(manifest_url.to_string()), ..Default::default() };
         let offer = self.resolve_manifest_bytes(manifest_url, &bytes)?;
