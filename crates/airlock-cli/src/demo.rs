@@ -41,9 +41,9 @@ struct Device {
     agent: Agent,
     tally: Arc<Tally>,
     channel: String,
-    /// (version → bytes fetched while installing it)
-    bytes: BTreeMap<String, u64>,
-    installs: BTreeMap<String, u64>,
+    /// (channel at the time, version) → bytes fetched while installing it
+    bytes: BTreeMap<(String, String), u64>,
+    installs: BTreeMap<(String, String), u64>,
     got_broken: bool,
 }
 
@@ -108,9 +108,10 @@ fn write_app(dir: &Path, version: &str, label: &str) -> Result<(), Error> {
 }
 
 pub fn run(mut args: Args, json_out: bool) -> Result<Value, Failure> {
-    let devices: usize = args.value("devices")?.map_or(Ok(200), |v| v.parse()).map_err(|_| {
-        Failure::Usage("--devices takes a number".into())
-    })?;
+    let devices: usize = args
+        .value("devices")?
+        .map_or(Ok(200), |v| v.parse())
+        .map_err(|_| Failure::Usage("--devices takes a number".into()))?;
     let keep = args.flag("keep");
     args.finish()?;
     let started = Instant::now();
@@ -130,7 +131,11 @@ pub fn run(mut args: Args, json_out: bool) -> Result<Value, Failure> {
     std::fs::create_dir_all(&publisher.repo).map_err(|e| Error::io("create repo", e))?;
     let server = Server::start(ServerConfig::new(&publisher.repo))
         .map_err(|e| Error::Storage(format!("could not start the demo server: {e}")))?;
-    say(format!("airlock demo: {devices} simulated devices, repo {} served at {}", publisher.repo.display(), server.url()));
+    say(format!(
+        "airlock demo: {devices} simulated devices, repo {} served at {}",
+        publisher.repo.display(),
+        server.url()
+    ));
 
     // The app as shipped in the store: builtin 1.0.0.
     let builtin = work.join("builtin");
@@ -159,7 +164,14 @@ pub fn run(mut args: Args, json_out: bool) -> Result<Value, Failure> {
         if i % 10 < 3 {
             agent.set_attributes(&BTreeMap::from([("plan".to_string(), "pro".to_string())]))?;
         }
-        fleet.push(Device { agent, tally, channel: "production".into(), bytes: BTreeMap::new(), installs: BTreeMap::new(), got_broken: false });
+        fleet.push(Device {
+            agent,
+            tally,
+            channel: "production".into(),
+            bytes: BTreeMap::new(),
+            installs: BTreeMap::new(),
+            got_broken: false,
+        });
     }
     sessions(&mut fleet, 2, "1.4.0");
     say(step_line(1, "v1 (1.1.0) to production", &fleet, started));
@@ -199,8 +211,18 @@ pub fn run(mut args: Args, json_out: bool) -> Result<Value, Failure> {
     // A broken release (never calls ready) to 10 % of production.
     let r5 = publisher.release("1.4.0", "v3: broken build", "1.0.0")?;
     publisher.edit("production", |c| c.rules.insert(0, rule(r5, Some((10.0, "v3-prod")))))?;
-    sessions(&mut fleet, 4, "1.4.0");
-    say(step_line(4, "broken 1.4.0 to 10 % of production (devices roll back by themselves)", &fleet, started));
+    sessions(&mut fleet, 1, "1.4.0");
+    say(step_line(4, "broken 1.4.0 to 10 % of production: downloaded and queued", &fleet, started));
+    sessions(&mut fleet, 1, "1.4.0");
+    say(step_line(4, "… 1.4.0 launched, never reports ready (killed before ready)", &fleet, started));
+    sessions(&mut fleet, 2, "1.4.0");
+    let rolled: u64 = fleet.iter().map(|d| d.tally.rollbacks.load(Ordering::Relaxed)).sum();
+    say(step_line(
+        4,
+        &format!("… second attempt fails too: {rolled} devices rolled back by themselves"),
+        &fleet,
+        started,
+    ));
 
     // The publisher rolls back: a new serial without the broken rule.
     let after = publisher.edit("production", |c| c.rules.retain(|r| r.release != Some(r5)))?;
@@ -236,7 +258,10 @@ pub fn run(mut args: Args, json_out: bool) -> Result<Value, Failure> {
         say(format!("kept {}", kept.display()));
     }
     if report["consistency"]["ok"] != true {
-        return Err(Failure::Error(Error::Storage(format!("demo consistency check failed: {}", report["consistency"]))));
+        return Err(Failure::Error(Error::Storage(format!(
+            "demo consistency check failed: {}",
+            report["consistency"]
+        ))));
     }
     Ok(report)
 }
@@ -283,8 +308,9 @@ fn session(d: &mut Device, broken: &str) {
     if let Ok(Some(bundle)) = d.agent.update(&Cancel::never()) {
         let fetched = d.agent.bytes_fetched() - before;
         if fetched > 0 {
-            *d.bytes.entry(bundle.version.clone()).or_default() += fetched;
-            *d.installs.entry(bundle.version).or_default() += 1;
+            let key = (d.channel.clone(), bundle.version);
+            *d.bytes.entry(key.clone()).or_default() += fetched;
+            *d.installs.entry(key).or_default() += 1;
         }
     }
 }
@@ -313,11 +339,11 @@ fn report(
         let current = d.agent.current()?.bundle;
         let key = (d.channel.clone(), current.version.clone());
         rows.entry(key).or_default()[0] += 1;
-        for (v, n) in &d.installs {
-            rows.entry((d.channel.clone(), v.clone())).or_default()[1] += n;
+        for (k, n) in &d.installs {
+            rows.entry(k.clone()).or_default()[1] += n;
         }
-        for (v, b) in &d.bytes {
-            rows.entry((d.channel.clone(), v.clone())).or_default()[4] += b;
+        for (k, b) in &d.bytes {
+            rows.entry(k.clone()).or_default()[4] += b;
         }
         let rb = d.tally.rollbacks.load(Ordering::Relaxed);
         rollbacks += rb;
@@ -336,7 +362,10 @@ fn report(
         let running = d.agent.list()?.into_iter().find(|b| b.id == current.id);
         let running_release = running.and_then(|b| releases.get(&b.version).copied());
         if expected != running_release && !(expected.is_none() && current.is_builtin()) {
-            violations.push(format!("{} on {} but its rules give release {:?}", profile.device_id, current.version, expected));
+            violations.push(format!(
+                "{} on {} but its rules give release {:?}",
+                profile.device_id, current.version, expected
+            ));
         }
     }
     if on_broken > 0 {
@@ -359,17 +388,21 @@ fn report(
 
 fn print_table(r: &Value) {
     println!();
-    println!("{:<12} {:<9} {:>8} {:>9} {:>9} {:>10} {:>12}", "channel", "release", "devices", "installs", "failures", "rollbacks", "bytes");
+    println!(
+        "{:<12} {:<9} {:>8} {:>9} {:>9} {:>10} {:>12}",
+        "channel", "release", "devices", "installs", "failures", "rollbacks", "bytes"
+    );
     for row in r["rows"].as_array().into_iter().flatten() {
+        let n = |k: &str| row[k].as_u64().unwrap_or(0);
         println!(
             "{:<12} {:<9} {:>8} {:>9} {:>9} {:>10} {:>12}",
             row["channel"].as_str().unwrap_or(""),
             row["version"].as_str().unwrap_or(""),
-            row["devices"],
-            row["installs"],
-            row["failures"],
-            row["rollbacks"],
-            row["bytes"]
+            n("devices"),
+            n("installs"),
+            n("failures"),
+            n("rollbacks"),
+            n("bytes")
         );
     }
     let c = &r["consistency"];

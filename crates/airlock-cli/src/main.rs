@@ -4,6 +4,7 @@
 mod agent_cmd;
 mod args;
 mod channel_cmd;
+mod demo;
 mod keys;
 mod pack;
 mod release_cmd;
@@ -13,6 +14,7 @@ use args::{Args, UsageError};
 const USAGE: &str = "airlock — live updates for Capacitor apps
 
 usage:
+  airlock demo [--devices N] [--keep]                 the whole story on a local fleet (loopback only)
   airlock keys new [--out DIR] [--name NAME]          signing key pair + bundle encryption key
   airlock release <dist-dir|zip> --repo R --app-id A --version V --key FILE [--key FILE…]
                   [--encrypt --encryption-key FILE] [--release N] [--native-min X] [--native-max Y]
@@ -72,6 +74,11 @@ fn main() {
         Some("keys") => keys::run(args).map(|v| print_value(&v, json)),
         Some("release") => release_cmd::run(args).map(|v| print_value(&v, json)),
         Some("channel") => channel_cmd::run(args).map(|v| print_value(&v, json)),
+        Some("demo") => demo::run(args, json).map(|v| {
+            if json {
+                print_value(&v, true)
+            }
+        }),
         Some("help") | Some("--help") | Some("-h") | None => {
             print!("{USAGE}");
             Ok(())
