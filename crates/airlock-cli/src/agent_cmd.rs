@@ -176,6 +176,11 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
             agent.set_attributes(&attrs)?;
             json!({ "attributes": agent.attributes()? })
         }
+        "flush-stats" => {
+            let force = args.flag("force");
+            args.finish()?;
+            json!(agent.flush_stats(force, &Cancel::never())?)
+        }
         "device-id" => {
             args.finish()?;
             json!({ "deviceId": agent.device_id()? })

@@ -8,6 +8,7 @@ mod demo;
 mod keys;
 mod pack;
 mod release_cmd;
+mod serve_cmd;
 
 use args::{Args, UsageError};
 
@@ -26,6 +27,8 @@ usage:
   airlock channel rollback <name> --repo R --app-id A --key FILE [--to N]
   airlock channel pause <name> --repo R --app-id A --key FILE
   airlock channel show <name> --repo R --app-id A
+  airlock serve --repo R [--addr 127.0.0.1:8080]      static hosting (ETag, Range, 304) + stats collector
+  airlock stats --repo R                              what devices reported, by channel, version and action
   airlock agent --config FILE [--root DIR] [--json] <command> [options]   device simulator
   airlock help
 
@@ -37,7 +40,7 @@ agent commands:
   next --id ID | set --id ID | reload | reset [--to-last-good]
   current | list | delete --id ID | failed-update
   check | update | latest [--channel C] | set-channel NAME | unset-channel | get-channel | list-channels
-  set-custom-id ID | set-attributes k=v… | device-id
+  set-custom-id ID | set-attributes k=v… | device-id | flush-stats [--force]
 ";
 
 pub enum Failure {
@@ -74,6 +77,8 @@ fn main() {
         Some("keys") => keys::run(args).map(|v| print_value(&v, json)),
         Some("release") => release_cmd::run(args).map(|v| print_value(&v, json)),
         Some("channel") => channel_cmd::run(args).map(|v| print_value(&v, json)),
+        Some("serve") => serve_cmd::serve(args, json).map(|_| ()),
+        Some("stats") => serve_cmd::stats(args).map(|v| print_value(&v, json)),
         Some("demo") => demo::run(args, json).map(|v| {
             if json {
                 print_value(&v, true)

@@ -62,6 +62,9 @@ impl Agent {
         let version = req.version.clone().unwrap_or_default();
         let result = self.resolve(req, cancel).and_then(|offer| self.install(&offer, cancel));
         if let Err(e) = &result {
+            if e.kind() != crate::error::ErrorKind::Usage && e.kind() != crate::error::ErrorKind::Cancelled {
+                let _ = self.queue_stat("download_fail", &version, None, Some(&e.to_string()));
+            }
             self.emit(Event::DownloadFailed { version, reason: e.to_string() });
         }
         result

@@ -24,6 +24,7 @@ pub mod schedule;
 pub mod segment;
 pub mod semver;
 pub mod source;
+pub mod stats;
 pub mod store;
 mod treecheck;
 pub mod unpack;

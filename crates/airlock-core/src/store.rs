@@ -346,14 +346,63 @@ pub fn queue_event(
     old: Option<&str>,
     reason: Option<&str>,
 ) -> Result<()> {
-    const MAX_QUEUED: i64 = 1000;
     c.execute(
         "INSERT OR IGNORE INTO stats_queue (id, at_ms, action, version, old_version, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id, at_ms, action, version, old, reason],
     )?;
-    c.execute("DELETE FROM stats_queue WHERE seq <= (SELECT MAX(seq) FROM stats_queue) - ?1", [MAX_QUEUED])?;
+    let dropped =
+        c.execute("DELETE FROM stats_queue WHERE seq <= (SELECT MAX(seq) FROM stats_queue) - ?1", [MAX_QUEUED])?;
+    if dropped > 0 {
+        let before: i64 = kv_get(c, "stats_dropped")?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        kv_set(c, "stats_dropped", &(before + dropped as i64).to_string())?;
+    }
     Ok(())
+}
+
+/// Most events the stats queue keeps; older ones are dropped (and counted) when it is full.
+pub const MAX_QUEUED: i64 = 1000;
+
+/// A queued stats event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedEvent {
+    pub id: String,
+    pub at_ms: i64,
+    pub action: String,
+    pub version: String,
+    pub old_version: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The oldest `limit` queued events.
+pub fn queued_events(c: &Connection, limit: usize) -> Result<Vec<QueuedEvent>> {
+    let mut stmt =
+        c.prepare("SELECT id, at_ms, action, version, old_version, reason FROM stats_queue ORDER BY seq LIMIT ?1")?;
+    let rows = stmt
+        .query_map([limit as i64], |r| {
+            Ok(QueuedEvent {
+                id: r.get(0)?,
+                at_ms: r.get(1)?,
+                action: r.get(2)?,
+                version: r.get(3)?,
+                old_version: r.get(4)?,
+                reason: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Removes delivered events.
+pub fn remove_events(c: &Connection, ids: &[String]) -> Result<()> {
+    for id in ids {
+        c.execute("DELETE FROM stats_queue WHERE id = ?1", [id])?;
+    }
+    Ok(())
+}
+
+pub fn queued_count(c: &Connection) -> Result<u64> {
+    Ok(c.query_row("SELECT COUNT(*) FROM stats_queue", [], |r| r.get::<_, i64>(0))? as u64)
 }
 
 #[cfg(test)]
