@@ -182,8 +182,11 @@ impl Agent {
             self.require_space(size.saturating_mul(2).saturating_add(unpacked))?;
         }
         self.http.check_url(&offer.url)?;
-        if let Some(info) = self.try_delta(offer, cancel)? {
-            return Ok(info);
+        match self.try_delta(offer, cancel) {
+            Ok(Some(info)) => return Ok(info),
+            Ok(None) => {}
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            Err(e) => log::warn!("delta install of {} failed ({e}); downloading the full bundle", offer.version),
         }
         let key = download_key(offer);
         let paths = self.layout.download(&key);
