@@ -104,7 +104,7 @@ pub fn publish(repo: &Path, input: &Path, o: &ReleaseOptions, signers: &[&Signer
     };
     let sha = hex::encode(Sha256::digest(&served));
     let bundle_name = format!("{sha}.{ext}");
-    write_immutable(&app.join("bundles").join(&bundle_name), &served)?;
+    write_unsynced(&app.join("bundles").join(&bundle_name), &served)?;
     // Per-file objects for delta updates; plaintext, so never for encrypted releases. An object is also
     // published deflated when that saves at least a tenth.
     let mut objects_written = 0;
@@ -114,12 +114,12 @@ pub fn publish(repo: &Path, input: &Path, o: &ReleaseOptions, signers: &[&Signer
             let target = app.join("objects").join(&entry.sha256);
             let bytes = std::fs::read(src).map_err(|e| Error::io(format!("read {}", src.display()), e))?;
             if !target.exists() {
-                write_immutable(&target, &bytes)?;
+                write_unsynced(&target, &bytes)?;
                 objects_written += 1;
             }
             let deflated = deflate(&bytes)?;
             if (deflated.len() as u64) * 10 < (bytes.len() as u64) * 9 {
-                write_immutable(&app.join("objects").join(format!("{}.deflate", entry.sha256)), &deflated)?;
+                write_unsynced(&app.join("objects").join(format!("{}.deflate", entry.sha256)), &deflated)?;
                 compressed_objects.push(entry.sha256.clone());
             }
         }
@@ -151,6 +151,8 @@ pub fn publish(repo: &Path, input: &Path, o: &ReleaseOptions, signers: &[&Signer
     };
     let payload = serde_json::to_vec(&manifest).map_err(|e| Error::Storage(format!("manifest json: {e}")))?;
     let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &payload, signers);
+    // The bundle and objects reach the disk before the manifest that names them (one syncfs, not one fsync each).
+    fsutil::sync_tree(&app)?;
     write_immutable(&manifest_path, &env)?;
     Ok(json!({
         "release": number,
@@ -181,6 +183,17 @@ pub fn latest_release(app: &Path) -> Result<Option<u64>, Error> {
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.strip_suffix(".json")?.parse::<u64>().ok())
         .max())
+}
+
+/// Writes a content-addressed file under a temporary name and renames it; the caller syncs the tree after.
+fn write_unsynced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if path.exists() {
+        return Ok(());
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::io(format!("write {}", path.display()), e))
 }
 
 /// Writes a content-addressed or immutable file: temp name, fsync, rename; an existing file is left alone.
