@@ -31,6 +31,8 @@ pub struct Agent {
     pub(crate) custom_id: Mutex<Option<String>>,
     /// Bytes this agent fetched over the network (bundles, objects, manifests, catalogs).
     pub(crate) fetched: std::sync::atomic::AtomicU64,
+    /// Facts about this app process that the automatic lifecycle needs (cold start, first check...).
+    pub(crate) process: crate::lifecycle::ProcessFlags,
 }
 
 /// `current()`: the serving bundle and the builtin (native) version.
@@ -80,6 +82,7 @@ impl Agent {
             trusted,
             custom_id: Mutex::new(None),
             fetched: Default::default(),
+            process: Default::default(),
         })
     }
 
@@ -109,7 +112,10 @@ impl Agent {
     }
 
     /// Runs one boot transition under both locks, then deletes trees and delivers events after the commit.
-    fn transition<T>(&self, f: impl FnOnce(&rusqlite::Connection, &BootCtx<'_>) -> Result<Outcome<T>>) -> Result<T> {
+    pub(crate) fn transition<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection, &BootCtx<'_>) -> Result<Outcome<T>>,
+    ) -> Result<T> {
         let out = {
             let mut store = self.store();
             let _lock = FileLock::exclusive(&self.layout.lock())?;
@@ -141,8 +147,10 @@ impl Agent {
     }
 
     /// Called by the shell right before it points the WebView at a bundle. Returns what to load and its token.
+    /// The queued bundle applies only when its install conditions hold (delay conditions, its plan; see
+    /// `lifecycle`); the first call of the process is the cold start.
     pub fn launch(&self) -> Result<Launch> {
-        self.transition(boot::launch)
+        self.launch_gated()
     }
 
     /// JS `notifyAppReady()`: blesses the bundle of the load that `token` belongs to; stale tokens are ignored.
@@ -162,6 +170,7 @@ impl Agent {
             let mut st = store::load_state(c)?;
             st.next = Some(id.to_string());
             store::save_state(c, &st)?;
+            crate::lifecycle::forget_plan(c)?;
             let mut out =
                 Outcome { value: info.clone(), events: Vec::new(), remove: Vec::new(), purge_downloads: false };
             out.events.push(Event::SetNext { bundle: info });
@@ -176,13 +185,15 @@ impl Agent {
             let mut st = store::load_state(c)?;
             st.next = Some(id.to_string());
             store::save_state(c, &st)?;
+            crate::lifecycle::forget_plan(c)?;
             boot::launch(c, ctx)
         })
     }
 
-    /// JS `reload()`: apply a queued bundle if any, else reload the current one.
+    /// JS `reload()`: apply a queued bundle if any (whatever the delay conditions: an explicit call), else
+    /// reload the current one.
     pub fn reload(&self) -> Result<Launch> {
-        self.launch()
+        self.transition(boot::launch)
     }
 
     /// JS `reset({toLastSuccessful})`: back to builtin, or to the last bundle that reached ready.

@@ -37,7 +37,8 @@ pub struct Outcome<T> {
 }
 
 impl<T> Outcome<T> {
-    fn new(value: T) -> Self {
+    /// An outcome with no follow-up work.
+    pub fn new(value: T) -> Self {
         Outcome { value, events: Vec::new(), remove: Vec::new(), purge_downloads: false }
     }
 }
@@ -87,9 +88,27 @@ fn info_or_builtin(c: &Connection, ctx: &BootCtx<'_>, id: &str) -> Result<Bundle
     Ok(bundle_info(c, ctx, id)?.unwrap_or_else(|| builtin_info(ctx.config)))
 }
 
+/// Did the native build change since the last launch (or is this the first launch after a fresh install)? This
+/// is what step 2 of [`launch`] acts on; read it before `launch` records the new build.
+pub fn native_build_changed(st: &BootState, config: &Config) -> bool {
+    st.native_build.as_deref() != Some(config.device.native_build.as_str())
+}
+
 /// Step 1–5 of DESIGN §7: account for a previous load that never reached ready, reset on a native build change,
-/// apply `next`, validate the chosen tree, and durably arm the boot record.
+/// apply `next`, validate the chosen tree, and durably arm the boot record. `next` is applied unconditionally
+/// (explicit `reload()` / `set()`); see [`launch_with`] for a gated step 3.
 pub fn launch(c: &Connection, ctx: &BootCtx<'_>) -> Result<Outcome<Launch>> {
+    launch_with(c, ctx, &mut |_, _| Ok(true))
+}
+
+/// [`launch`] whose step 3 applies the queued bundle only when `may_apply(c, state)` says so (delay conditions,
+/// the queued plan); a held bundle stays queued. `may_apply` is asked only when a bundle other than the current
+/// one is queued, after step 2.
+pub fn launch_with(
+    c: &Connection,
+    ctx: &BootCtx<'_>,
+    may_apply: &mut dyn FnMut(&Connection, &BootState) -> Result<bool>,
+) -> Result<Outcome<Launch>> {
     let mut st = store::load_state(c)?;
     let mut out = Outcome::new(());
     // 1. A previous load that never reported ready.
@@ -98,7 +117,7 @@ pub fn launch(c: &Connection, ctx: &BootCtx<'_>) -> Result<Outcome<Launch>> {
     }
     // 2. Native build change.
     let build = &ctx.config.device.native_build;
-    if st.native_build.as_deref() != Some(build.as_str()) {
+    if native_build_changed(&st, ctx.config) {
         if st.native_build.is_some() && ctx.config.plugin.reset_when_update {
             log::info!("native build changed ({:?} -> {build}): back to builtin", st.native_build);
             for row in store::list_bundles(c)? {
@@ -114,8 +133,14 @@ pub fn launch(c: &Connection, ctx: &BootCtx<'_>) -> Result<Outcome<Launch>> {
         }
         st.native_build = Some(build.clone());
     }
-    // 3. Apply the queued bundle.
-    if let Some(next) = st.next.take()
+    // 3. Apply the queued bundle, unless the gate holds it (then it stays queued).
+    let held = match st.next.as_deref() {
+        Some(next) if next != st.current => !may_apply(c, &st)?,
+        _ => false,
+    };
+    if held {
+        log::info!("queued bundle {:?} is held: its install conditions do not hold yet", st.next);
+    } else if let Some(next) = st.next.take()
         && next != st.current
     {
         match usable(c, &next)? {

@@ -152,6 +152,9 @@ pub struct DeviceFacts {
     pub data_dir: PathBuf,
     pub is_emulator: bool,
     pub is_prod: bool,
+    /// The device's current offset from UTC in minutes (`utcOffsetMinutes`, e.g. 120 for UTC+2; default 0), for
+    /// catalog maintenance windows, which are in device-local time. The shell reads it from the OS at start-up.
+    pub utc_offset_minutes: i32,
 }
 
 /// The whole configuration of one agent.
@@ -371,7 +374,23 @@ fn parse_device(value: &Value) -> Result<DeviceFacts> {
         data_dir: PathBuf::from(r.required("dataDir")?),
         is_emulator: r.bool("isEmulator", false)?,
         is_prod: r.bool("isProd", true)?,
+        utc_offset_minutes: utc_offset(&r)?,
     })
+}
+
+/// `device.utcOffsetMinutes`: a whole number of minutes within ±18 hours (the widest offset RFC 3339 allows).
+fn utc_offset(r: &Reader<'_>) -> Result<i32> {
+    const MAX: i64 = 18 * 60;
+    let want = "a whole number of minutes from UTC between -1080 and 1080 (e.g. 120 for UTC+2)";
+    match r.get("utcOffsetMinutes") {
+        None => Ok(0),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= MAX as f64).map(|f| f as i64))
+            .filter(|m| m.abs() <= MAX)
+            .and_then(|m| i32::try_from(m).ok())
+            .ok_or_else(|| r.bad("utcOffsetMinutes", want)),
+    }
 }
 
 #[cfg(test)]
@@ -417,6 +436,19 @@ mod tests {
         assert_eq!(c.plugin.response_timeout_ms, 5000);
         let c = Config::from_parts(&json!({"autoUpdate": "weird"}), &device()).unwrap();
         assert_eq!(c.plugin.auto_update, AutoUpdate::AtBackground);
+    }
+
+    #[test]
+    fn utc_offset_defaults_to_zero_and_must_be_a_sane_whole_number() {
+        assert_eq!(Config::from_parts(&json!({}), &device()).unwrap().device.utc_offset_minutes, 0);
+        let mut d = device();
+        d["utcOffsetMinutes"] = json!(-330);
+        assert_eq!(Config::from_parts(&json!({}), &d).unwrap().device.utc_offset_minutes, -330);
+        for bad in [json!("+02:00"), json!(1.5), json!(5000)] {
+            d["utcOffsetMinutes"] = bad;
+            let err = Config::from_parts(&json!({}), &d).unwrap_err();
+            assert!(err.to_string().contains("utcOffsetMinutes"), "{err}");
+        }
     }
 
     #[test]

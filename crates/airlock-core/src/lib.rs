@@ -19,6 +19,7 @@ pub mod http;
 pub mod identity;
 pub mod install;
 pub mod layout;
+pub mod lifecycle;
 pub mod release;
 pub mod schedule;
 pub mod segment;

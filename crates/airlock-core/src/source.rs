@@ -431,3 +431,16 @@ pub struct IndexEntry {
     #[serde(default)]
     pub self_assign: bool,
 }
+
+impl Agent {
+    /// For the automatic pipeline (`lifecycle`): downloads a release that [`Agent::check`] decided, with its
+    /// manifest checked against the cached catalog's pin, without queueing it.
+    pub(crate) fn download_checked_release(
+        &self,
+        release: u64,
+        manifest_url: &str,
+        cancel: &Cancel,
+    ) -> Result<BundleInfo> {
+        self.download_pinned(release, manifest_url, cancel)
+    }
+}
