@@ -46,6 +46,7 @@ fn assert_rejected(
     assert!(w.phone.staging_entries().is_empty());
     let failed: Vec<_> = w.phone.events.take().into_iter().filter(|e| e.name() == "downloadFailed").collect();
     assert_eq!(failed.len(), 1, "one downloadFailed event");
+    assert_eq!(w.phone.queued_actions().last().map(String::as_str), Some("download_fail"), "the failure is reported");
     // Rejected artifacts are deleted, not kept for resume.
     let leftovers: Vec<_> = std::fs::read_dir(w.phone.device.root().join("downloads")).unwrap().collect();
     assert!(leftovers.is_empty(), "downloads/ keeps nothing of a rejected bundle: {leftovers:?}");

@@ -25,11 +25,12 @@ impl Phone {
         Agent::open(self.device.config(), self.events.clone(), self.clock.clone()).expect("agent opens")
     }
 
-    /// Every table of the state database, rendered as text.
+    /// Every state table of the database, rendered as text. The stats queue is left out on purpose: a failure is
+    /// *reported* (a `download_fail` event is queued), which is telemetry, not state; see `queued_actions`.
     pub fn db_dump(&self) -> String {
         let c = rusqlite::Connection::open(self.device.root().join("state.sqlite3")).expect("db");
         let mut out = String::new();
-        for table in ["bundles", "state", "blocklist", "kv", "stats_queue"] {
+        for table in ["bundles", "state", "blocklist", "kv"] {
             let mut stmt = c.prepare(&format!("SELECT * FROM {table} ORDER BY 1")).expect("select");
             let n = stmt.column_count();
             let rows = stmt
@@ -49,6 +50,13 @@ impl Phone {
             }
         }
         out
+    }
+
+    /// Actions waiting in the stats queue, oldest first.
+    pub fn queued_actions(&self) -> Vec<String> {
+        let c = rusqlite::Connection::open(self.device.root().join("state.sqlite3")).expect("db");
+        let mut stmt = c.prepare("SELECT action FROM stats_queue ORDER BY seq").expect("select");
+        stmt.query_map([], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect()
     }
 
     /// Every path under the agent root except `downloads/`, with file sizes.
