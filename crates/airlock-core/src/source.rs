@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::events::{BUILTIN_ID, BundleInfo, BundleStatus, Cancel, Event};
 use crate::fsutil::FileLock;
 use crate::http::Fetched;
-use crate::install::{DownloadRequest, join_url};
+use crate::install::join_url;
 use crate::segment::{self, DeviceProfile};
 use crate::store;
 
@@ -276,15 +276,21 @@ impl Agent {
         let bytes = self.http.get_bytes(manifest_url, 32 << 20, cancel)?;
         self.count_fetched(bytes.len() as u64);
         catalog::check_pin(&c, release, &bytes)?;
-        let req = DownloadRequest { manifest_url: Some(manifest_url.to_string()), ..Default::default() };
-        let offer = self.resolve_manifest_bytes(manifest_url, &bytes)?;
+        let offer = match self.resolve_manifest_bytes(manifest_url, &bytes) {
+            Err(e) if e.reject_code() == Some("incompatible_native") => {
+                // Capgo's "breaking" signal: the release needs a newer native app (store update).
+                let version = ReleaseManifestPeek::version(&bytes).unwrap_or_else(|| format!("release {release}"));
+                self.emit(Event::BreakingAvailable { version });
+                return Err(e);
+            }
+            other => other?,
+        };
         if offer.release != Some(release) {
             return Err(Error::rejected(
                 "pin_mismatch",
                 format!("manifest at {manifest_url} is release {:?}, the catalog pinned {release}", offer.release),
             ));
         }
-        let _ = req;
         let result = self.install(&offer, cancel);
         if let Err(e) = &result {
             self.emit(Event::DownloadFailed { version: offer.version.clone(), reason: e.to_string() });
@@ -411,6 +417,18 @@ impl Agent {
             .filter(|c| c.self_assign)
             .map(|c| ChannelEntry { id: c.name.clone(), name: c.name, public: true, allow_self_set: true })
             .collect())
+    }
+}
+
+/// Reads the display version from a release envelope (only for messages; the envelope already verified).
+struct ReleaseManifestPeek;
+
+impl ReleaseManifestPeek {
+    fn version(envelope_bytes: &[u8]) -> Option<String> {
+        let env: serde_json::Value = serde_json::from_slice(envelope_bytes).ok()?;
+        let payload = STANDARD.decode(env.get("payload")?.as_str()?).ok()?;
+        let m: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+        Some(m.get("version")?.as_str()?.to_string())
     }
 }
 

@@ -221,3 +221,60 @@ fn a_device_cannot_self_assign_a_channel_that_does_not_allow_it() {
     assert_eq!(agent.get_channel().unwrap().channel, "production");
     assert!(w.phone.event_names().contains(&"channelPrivate"));
 }
+
+#[test]
+fn a_release_needing_a_newer_native_app_emits_breaking_available() {
+    let w = world();
+    let pin = release(
+        &w,
+        1,
+        ReleaseSpec {
+            native: NativeRange { min: Some("3.0.0".into()), max: None },
+            ..ReleaseSpec::new("3.0.1", "../bundles/r1.zip")
+        },
+    );
+    put_catalog(&w, &catalog(1, T0 + 86_400_000, &[(1, pin)], vec![to(1)]), &[&w.key]);
+    let agent = w.phone.open();
+    let err = agent.update(&Cancel::never()).unwrap_err();
+    assert_eq!(err.reject_code(), Some("incompatible_native"));
+    let events = w.phone.events.take();
+    assert!(
+        events.iter().any(|e| matches!(e, airlock_core::Event::BreakingAvailable { version } if version == "3.0.1")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_revoked_release_is_replaced_at_the_next_launch_and_never_installed_again() {
+    let w = world();
+    let pin1 = release(&w, 1, ReleaseSpec::new("1.1.0", "../bundles/r1.zip"));
+    let pin2 = release(&w, 2, ReleaseSpec::new("1.2.0", "../bundles/r2.zip"));
+    put_catalog(&w, &catalog(1, T0 + 86_400_000, &[(1, pin1.clone())], vec![to(1)]), &[&w.key]);
+    let agent = w.phone.open();
+    agent.update(&Cancel::never()).unwrap();
+    let l = agent.launch().unwrap();
+    agent.notify_app_ready(&l.token).unwrap();
+    put_catalog(&w, &catalog(2, T0 + 86_400_000, &[(2, pin2.clone())], vec![to(2)]), &[&w.key]);
+    agent.update(&Cancel::never()).unwrap();
+    let l = agent.launch().unwrap();
+    assert_eq!(l.bundle.version, "1.2.0");
+    agent.notify_app_ready(&l.token).unwrap();
+
+    // Release 2 turns out bad: the publisher revokes it and points back at release 1.
+    let mut c = catalog(3, T0 + 86_400_000, &[(1, pin1)], vec![to(1)]);
+    c.revoked = vec![2];
+    put_catalog(&w, &c, &[&w.key]);
+    agent.update(&Cancel::never()).unwrap();
+    let l = agent.launch().unwrap();
+    assert_eq!(l.bundle.version, "1.1.0", "the revoked release no longer serves");
+    agent.notify_app_ready(&l.token).unwrap();
+
+    // Even a catalog that names it again cannot bring it back on this device.
+    put_catalog(&w, &catalog(4, T0 + 86_400_000, &[(2, pin2)], vec![to(2)]), &[&w.key]);
+    match agent.check(&Cancel::never()).unwrap() {
+        CheckResult::UpToDate { reason, .. } => {
+            assert!(reason.contains("blocklisted") || reason.contains("failed"), "{reason}")
+        }
+        other => panic!("a revoked release was offered again: {other:?}"),
+    }
+}
