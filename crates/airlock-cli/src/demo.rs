@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use airlock_core::catalog::Catalog;
 use airlock_core::envelope::Signer;
+use airlock_core::lifecycle::AutoOutcome;
 use airlock_core::release::NativeRange;
+use airlock_core::schedule::Trigger;
 use airlock_core::segment::{self, DeviceProfile};
 use airlock_core::{Agent, Cancel, Config, Error, Event, EventSink, SystemClock};
 use airlock_server::{Server, ServerConfig};
@@ -297,22 +299,34 @@ fn sessions(fleet: &mut [Device], n: usize, broken: &str) {
     }
 }
 
+/// One app session as Capgo's default `atBackground` mode runs it: cold start → launch → ready → automatic check
+/// (download, queue) → the app goes to background → the queued bundle is applied and loaded → ready. A broken build
+/// never calls ready: the process is killed and the next cold start counts the failed attempt.
 fn session(d: &mut Device, broken: &str) {
     let Ok(launch) = d.agent.launch() else { return };
-    if launch.bundle.version == broken {
-        d.got_broken = true; // the page never calls notifyAppReady(): the process is killed
+    if !page_loads(d, &launch, broken) {
         return;
     }
-    let _ = d.agent.notify_app_ready(&launch.token);
     let before = d.agent.bytes_fetched();
-    if let Ok(Some(bundle)) = d.agent.update(&Cancel::never()) {
+    if let Ok(AutoOutcome::Downloaded { bundle, .. }) = d.agent.check_and_update(Trigger::ColdStart, &Cancel::never()) {
         let fetched = d.agent.bytes_fetched() - before;
-        if fetched > 0 {
-            let key = (d.channel.clone(), bundle.version);
-            *d.bytes.entry(key.clone()).or_default() += fetched;
-            *d.installs.entry(key).or_default() += 1;
-        }
+        let key = (d.channel.clone(), bundle.version);
+        *d.bytes.entry(key.clone()).or_default() += fetched;
+        *d.installs.entry(key).or_default() += 1;
     }
+    if let Ok(Some(next)) = d.agent.on_background() {
+        page_loads(d, &next, broken);
+    }
+}
+
+/// The WebView loads `launch`; a healthy page reports ready with its token, the broken one never does.
+fn page_loads(d: &mut Device, launch: &airlock_core::Launch, broken: &str) -> bool {
+    if launch.bundle.version == broken {
+        d.got_broken = true;
+        return false;
+    }
+    let _ = d.agent.notify_app_ready(&launch.token);
+    true
 }
 
 fn step_line(n: usize, what: &str, fleet: &[Device], started: Instant) -> String {
