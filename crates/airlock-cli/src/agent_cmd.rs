@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use airlock_core::boot::Ready;
 use airlock_core::install::DownloadRequest;
+use airlock_core::lifecycle::AutoOutcome;
+use airlock_core::schedule::{DelayCondition, Trigger};
 use airlock_core::source::CheckResult;
 use airlock_core::{Agent, Cancel, Config, Event, EventSink, SystemClock};
 use serde_json::{Value, json};
@@ -30,6 +32,15 @@ impl EventSink for StderrSink {
             Event::Download { percent, .. } => eprint!("\rdownloading… {percent:>3}%"),
             other => eprintln!("\revent {}", other.name()),
         }
+    }
+}
+
+fn auto_json(outcome: AutoOutcome) -> Value {
+    match outcome {
+        AutoOutcome::Skipped { reason } => json!({"kind": "skipped", "reason": reason}),
+        AutoOutcome::UpToDate => json!({"kind": "up_to_date"}),
+        AutoOutcome::Downloaded { bundle, apply } => json!({"kind": "downloaded", "bundle": bundle, "apply": apply}),
+        AutoOutcome::Reload(launch) => json!({"kind": "reload", "launch": launch}),
     }
 }
 
@@ -175,6 +186,45 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
             args.finish()?;
             agent.set_attributes(&attrs)?;
             json!({ "attributes": agent.attributes()? })
+        }
+        "auto" => {
+            let trigger = match args.value("trigger")?.as_deref().unwrap_or("manual") {
+                "cold-start" => Trigger::ColdStart,
+                "foreground" => Trigger::Foreground,
+                "periodic" => Trigger::Periodic,
+                "manual" => Trigger::Manual,
+                other => return Err(Failure::Usage(format!("unknown trigger {other}"))),
+            };
+            args.finish()?;
+            auto_json(agent.check_and_update(trigger, &Cancel::never())?)
+        }
+        "foreground" => {
+            let ms = args
+                .value("background-ms")?
+                .map_or(Ok(0), |v| v.parse::<i64>())
+                .map_err(|_| Failure::Usage("--background-ms takes milliseconds".into()))?;
+            args.finish()?;
+            auto_json(agent.on_foreground(ms, &Cancel::never())?)
+        }
+        "background" => {
+            args.finish()?;
+            match agent.on_background()? {
+                Some(launch) => json!({ "reload": launch }),
+                None => json!({ "reload": null }),
+            }
+        }
+        "delay" => {
+            let text = args.next().ok_or_else(|| Failure::Usage("delay '[{\"kind\":\"kill\"}]'".into()))?;
+            args.finish()?;
+            let conds: Vec<DelayCondition> = serde_json::from_str(&text)
+                .map_err(|e| Failure::Usage(format!("delay conditions must be Capgo's JSON list: {e}")))?;
+            agent.set_delay_conditions(&conds)?;
+            json!({ "delayConditions": agent.delay_conditions()? })
+        }
+        "cancel-delay" => {
+            args.finish()?;
+            agent.cancel_delay()?;
+            json!({ "delayConditions": [] })
         }
         "flush-stats" => {
             let force = args.flag("force");

@@ -41,6 +41,8 @@ agent commands:
   current | list | delete --id ID | failed-update
   check | update | latest [--channel C] | set-channel NAME | unset-channel | get-channel | list-channels
   set-custom-id ID | set-attributes k=v… | device-id | flush-stats [--force]
+  auto [--trigger cold-start|foreground|periodic|manual] | foreground [--background-ms N] | background
+  delay JSON (Capgo's delayConditions list) | cancel-delay
 ";
 
 pub enum Failure {
