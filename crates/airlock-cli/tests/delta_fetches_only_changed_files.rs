@@ -4,7 +4,6 @@
 use airlock_testkit::bundle::{Device, Dist};
 use airlock_testkit::server::TestServer;
 use serde_json::Value;
-use std::path::Path;
 use std::process::Command;
 
 fn airlock(args: &[&str]) -> Value {
@@ -12,18 +11,6 @@ fn airlock(args: &[&str]) -> Value {
     let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert!(out.status.success(), "airlock {args:?} failed: {v} {}", String::from_utf8_lossy(&out.stderr));
     v
-}
-
-fn serve_dir(server: &TestServer, root: &Path, dir: &Path) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            serve_dir(server, root, &p);
-        } else {
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            server.put(&format!("/{rel}"), std::fs::read(&p).unwrap());
-        }
-    }
 }
 
 fn device_config(keys: &Value) -> (Device, String) {
@@ -48,7 +35,7 @@ fn changing_one_file_of_500_fetches_only_that_object() {
     let r1 = airlock(&[&["release", &s("dist1"), "--version", "1.0.1"][..], &common[..]].concat());
     let r2 = airlock(&[&["release", &s("dist2"), "--version", "1.0.2"][..], &common[..]].concat());
     let server = TestServer::start();
-    serve_dir(&server, &w.join("repo"), &w.join("repo"));
+    server.put_dir(&w.join("repo"));
 
     // Device A installs release 1 in full, then updates to release 2.
     let (dev_a, cfg_a) = device_config(&keys);

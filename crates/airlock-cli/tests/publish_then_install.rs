@@ -12,18 +12,6 @@ fn airlock(args: &[&str]) -> (bool, Value) {
     (out.status.success(), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
 }
 
-fn serve_dir(server: &TestServer, root: &Path, dir: &Path) {
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            serve_dir(server, root, &p);
-        } else {
-            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
-            server.put(&format!("/{rel}"), std::fs::read(&p).unwrap());
-        }
-    }
-}
-
 #[test]
 fn a_published_release_installs_on_a_device_and_packing_is_deterministic() {
     let work = tempfile::tempdir().unwrap();
@@ -70,7 +58,7 @@ fn a_published_release_installs_on_a_device_and_packing_is_deterministic() {
     assert!(!ok && dup["error"]["message"].as_str().unwrap().contains("immutable"), "{dup}");
 
     let server = TestServer::start();
-    serve_dir(&server, &w.join("repo"), &w.join("repo"));
+    server.put_dir(&w.join("repo"));
     let mut device = Device::new();
     device.plugin = serde_json::json!({
         "trustedKeys": keys["capacitor_config"]["trustedKeys"],

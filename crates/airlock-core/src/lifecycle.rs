@@ -196,27 +196,12 @@ impl Agent {
         let first_check_of_cold_start =
             self.process.launched.load(Ordering::SeqCst) && !self.process.first_check_done.swap(true, Ordering::SeqCst);
         self.transition(|c, ctx| persist::record_check(c, ctx.now_ms).map(|()| Outcome::new(())))?;
-        let (bundle, install) = match self.check(cancel) {
-            Err(e) => {
-                let current = self.current()?.bundle;
-                let message = Some(e.to_string());
-                self.emit(Event::UpdateCheckResult { kind: "failed".into(), message, version: None, bundle: current });
-                return Err(e);
-            }
-            Ok(CheckResult::UpToDate { current, reason }) => {
-                self.emit(Event::UpdateCheckResult {
-                    kind: "up_to_date".into(),
-                    message: Some(reason),
-                    version: None,
-                    bundle: current.clone(),
-                });
-                self.emit(Event::NoNeedUpdate { bundle: current });
-                return Ok(AutoOutcome::UpToDate);
-            }
-            Ok(CheckResult::Available { release, manifest_url, install, installed, .. }) => {
+        let (bundle, install) = match self.check_reported(cancel)? {
+            CheckResult::UpToDate { .. } => return Ok(AutoOutcome::UpToDate),
+            CheckResult::Available { release, manifest_url, install, installed, .. } => {
                 let bundle = match installed {
                     Some(b) => b,
-                    None => self.download_checked_release(release, &manifest_url, cancel)?,
+                    None => self.download_pinned(release, &manifest_url, cancel)?,
                 };
                 (bundle, install.unwrap_or_default())
             }

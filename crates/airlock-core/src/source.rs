@@ -234,28 +234,9 @@ impl Agent {
     /// Check, then download the decided release if needed (manifest pinned by the catalog) and queue it as next.
     /// Returns the bundle queued, or `None` when up to date. Emits Capgo's check events.
     pub fn update(&self, cancel: &Cancel) -> Result<Option<BundleInfo>> {
-        match self.check(cancel) {
-            Err(e) => {
-                let current = self.current()?.bundle;
-                self.emit(Event::UpdateCheckResult {
-                    kind: "failed".into(),
-                    message: Some(e.to_string()),
-                    version: None,
-                    bundle: current,
-                });
-                Err(e)
-            }
-            Ok(CheckResult::UpToDate { current, reason }) => {
-                self.emit(Event::UpdateCheckResult {
-                    kind: "up_to_date".into(),
-                    message: Some(reason),
-                    version: None,
-                    bundle: current.clone(),
-                });
-                self.emit(Event::NoNeedUpdate { bundle: current });
-                Ok(None)
-            }
-            Ok(CheckResult::Available { release, manifest_url, installed, .. }) => {
+        match self.check_reported(cancel)? {
+            CheckResult::UpToDate { .. } => Ok(None),
+            CheckResult::Available { release, manifest_url, installed, .. } => {
                 let bundle = match installed {
                     Some(b) => b,
                     None => self.download_pinned(release, &manifest_url, cancel)?,
@@ -269,8 +250,28 @@ impl Agent {
         }
     }
 
+    /// `check`, emitting Capgo's `updateCheckResult` (and `noNeedUpdate`) for failures and up-to-date answers.
+    pub(crate) fn check_reported(&self, cancel: &Cancel) -> Result<CheckResult> {
+        match self.check(cancel) {
+            Err(e) => {
+                let bundle = self.current()?.bundle;
+                let message = Some(e.to_string());
+                self.emit(Event::UpdateCheckResult { kind: "failed".into(), message, version: None, bundle });
+                Err(e)
+            }
+            Ok(CheckResult::UpToDate { current, reason }) => {
+                let message = Some(reason.clone());
+                let bundle = current.clone();
+                self.emit(Event::UpdateCheckResult { kind: "up_to_date".into(), message, version: None, bundle });
+                self.emit(Event::NoNeedUpdate { bundle: current.clone() });
+                Ok(CheckResult::UpToDate { current, reason })
+            }
+            available => available,
+        }
+    }
+
     /// Downloads a release whose manifest must match the current catalog's pin.
-    fn download_pinned(&self, release: u64, manifest_url: &str, cancel: &Cancel) -> Result<BundleInfo> {
+    pub(crate) fn download_pinned(&self, release: u64, manifest_url: &str, cancel: &Cancel) -> Result<BundleInfo> {
         let channel = self.channel()?;
         let c = self.cached_catalog(&channel)?.ok_or_else(|| Error::Network("no catalog cached".into()))?;
         let bytes = self.http.get_bytes(manifest_url, 32 << 20, cancel)?;
@@ -448,17 +449,4 @@ pub struct IndexEntry {
     pub name: String,
     #[serde(default)]
     pub self_assign: bool,
-}
-
-impl Agent {
-    /// For the automatic pipeline (`lifecycle`): downloads a release that [`Agent::check`] decided, with its
-    /// manifest checked against the cached catalog's pin, without queueing it.
-    pub(crate) fn download_checked_release(
-        &self,
-        release: u64,
-        manifest_url: &str,
-        cancel: &Cancel,
-    ) -> Result<BundleInfo> {
-        self.download_pinned(release, manifest_url, cancel)
-    }
 }

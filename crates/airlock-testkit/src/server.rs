@@ -130,6 +130,22 @@ impl TestServer {
         self.shared.state().objects.insert(normalize(path), object);
     }
 
+    /// Serves every file below `dir` at `/<path relative to dir>` (a publisher repo written by `airlock`).
+    pub fn put_dir(&self, dir: &std::path::Path) {
+        fn walk(server: &TestServer, root: &std::path::Path, dir: &std::path::Path) {
+            for e in std::fs::read_dir(dir).expect("read_dir").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(server, root, &p);
+                } else {
+                    let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().into_owned();
+                    server.put(&format!("/{rel}"), std::fs::read(&p).expect("read"));
+                }
+            }
+        }
+        walk(self, dir, dir);
+    }
+
     /// Stops serving `path` (404 afterwards).
     pub fn remove(&self, path: &str) {
         self.shared.state().objects.remove(&normalize(path));
