@@ -3,10 +3,11 @@
 //!
 //! The archive is validated as a whole first (`plan`: paths, types, methods, sizes, overlaps, duplicates,
 //! collisions, `index.html`, the signed file list by name and size); only then are files written (`write`),
-//! each capped at its declared size and hashed as it is written. Rejection codes: `unsafe_zip`, `corrupt_zip`,
-//! `missing_index`, `file_list_mismatch`.
+//! each capped at its declared size and hashed as it is written, by up to four workers once all directories
+//! exist (`parallel`). Rejection codes: `unsafe_zip`, `corrupt_zip`, `missing_index`, `file_list_mismatch`.
 
 mod manifest;
+mod parallel;
 mod plan;
 mod policy;
 mod raw;
@@ -58,9 +59,12 @@ impl Default for Limits {
 /// Validates EVERY entry before creating any file. Returns the tree written (sorted by path, paths relative to
 /// the bundle root after flattening a single top-level folder). When `expected` is given (signed manifest),
 /// the tree must equal it exactly (same paths, sizes, sha256; nothing extra or missing). `progress` receives
-/// increments of uncompressed bytes written. Checks `cancel` between files. Directory entries, `__MACOSX/` and
-/// `.DS_Store` are never written; parent directories are created as needed. Files are not fsynced: the caller
-/// makes the tree durable. On error, staging may hold partial files and must be removed by the caller.
+/// increments of uncompressed bytes written, always on the calling thread, summing to the bytes written. Large
+/// archives (64 files and 1 MiB or more) are written by up to four worker threads (one per core, the calling
+/// thread included), each with its own archive handle and copy buffer. Checks `cancel` between files; the first
+/// error stops every worker before its next file. Directory entries, `__MACOSX/` and `.DS_Store` are never
+/// written; every parent directory is created before the first file. Files are not fsynced: the caller makes
+/// the tree durable. On error, staging may hold partial files and must be removed by the caller.
 pub fn unpack(
     zip_path: &Path,
     staging: &Path,
@@ -73,7 +77,7 @@ pub fn unpack(
     let open_err = |e| Error::io(format!("opening bundle archive {}", zip_path.display()), e);
     let file = File::open(zip_path).map_err(open_err)?;
     let file_len = file.metadata().map_err(open_err)?.len();
-    let mut probe = reader::ArchiveReader::new(file.try_clone().map_err(open_err)?, file_len);
+    let mut probe = reader::ArchiveReader::new(file, file_len);
     let end = raw::read_end_record(&mut probe)?;
     if end.entries > limits.max_entries as u64 {
         return Err(Error::rejected(
@@ -85,11 +89,11 @@ pub fn unpack(
             ),
         ));
     }
-    let mut archive = zip::ZipArchive::new(reader::ArchiveReader::new(file, file_len))
+    let mut archive = zip::ZipArchive::new(probe.clone())
         .map_err(|e| plan::zip_error("the bundle is not a readable zip archive", e))?;
     let plan = plan::build(&mut archive, &mut probe, &end, limits, expected)?;
     cancel.check()?;
-    let tree = write::extract(&mut archive, staging, &plan, cancel, progress)?;
+    let tree = parallel::extract(&archive, staging, &plan, cancel, progress)?;
     if let Some(expected) = expected {
         manifest::compare_tree(&tree, expected)?;
     }

@@ -1,10 +1,13 @@
 //! A buffered, seekable view of the archive file. Invariant: a read returns exactly the file's bytes at the
 //! logical position; a seek inside the buffered window keeps the window, so walking many small entries in
-//! archive order costs one system call per window instead of one (or two) per entry.
+//! archive order costs one system call per window instead of one (or two) per entry. Clones share the open
+//! file (positioned reads never move a shared offset) but each has its own position and window, so every
+//! extraction worker reads through its own handle.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
+use std::sync::Arc;
 
 /// Size of the read-ahead window.
 const WINDOW: usize = 64 * 1024;
@@ -12,7 +15,7 @@ const WINDOW: usize = 64 * 1024;
 /// Positioned (`pread`) reader with a window that survives seeks; reads as large as the window bypass it.
 #[derive(Debug)]
 pub(super) struct ArchiveReader {
-    file: File,
+    file: Arc<File>,
     len: u64,
     pos: u64,
     window: Box<[u8]>,
@@ -24,7 +27,7 @@ impl ArchiveReader {
     /// Wraps `file`, whose length is `len`.
     pub(super) fn new(file: File, len: u64) -> Self {
         ArchiveReader {
-            file,
+            file: Arc::new(file),
             len,
             pos: 0,
             window: vec![0u8; WINDOW].into_boxed_slice(),
@@ -42,6 +45,20 @@ impl ArchiveReader {
     pub(super) fn read_exact_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         self.pos = offset;
         self.read_exact(buf)
+    }
+}
+
+impl Clone for ArchiveReader {
+    /// A new handle on the same file, at the same position, with an empty window of its own.
+    fn clone(&self) -> Self {
+        ArchiveReader {
+            file: Arc::clone(&self.file),
+            len: self.len,
+            pos: self.pos,
+            window: vec![0u8; WINDOW].into_boxed_slice(),
+            window_start: 0,
+            window_len: 0,
+        }
     }
 }
 
