@@ -69,7 +69,8 @@ impl Agent {
             let _lock = FileLock::exclusive(&layout.lock())?;
             let store = Store::open(&layout.db())?;
             layout.sweep()?;
-            sweep_orphan_trees(&store, &layout)?;
+            sweep_orphan_trees(&store, &layout, config.plugin.auto_delete_failed)?;
+            crate::delta::sweep_objects(&layout.objects());
             store
         };
         Ok(Agent {
@@ -120,20 +121,22 @@ impl Agent {
             let mut store = self.store();
             let _lock = FileLock::exclusive(&self.layout.lock())?;
             let ctx = BootCtx { config: &self.config, layout: &self.layout, now_ms: self.clock.now_ms() };
-            store.write(|tx| f(tx, &ctx))?
-        };
-        for dir in &out.remove {
-            if let Err(e) = fsutil::remove_path(dir) {
-                log::warn!("could not remove {}: {e} (it will be swept at next start)", dir.display());
+            let out = store.write(|tx| f(tx, &ctx))?;
+            // Still under the lock: no other process can be publishing a tree or taking these objects now.
+            for dir in &out.remove {
+                if let Err(e) = fsutil::remove_path(dir) {
+                    log::warn!("could not remove {}: {e} (it will be swept at next start)", dir.display());
+                }
             }
-        }
-        if !out.remove.is_empty() {
-            crate::delta::gc_objects(&self.layout.objects());
-        }
-        if out.purge_downloads {
-            let _ = fsutil::remove_path(&self.layout.downloads());
-            let _ = self.layout.ensure();
-        }
+            if !out.remove.is_empty() {
+                crate::delta::gc_objects(&self.layout.objects());
+            }
+            if out.purge_downloads {
+                let _ = fsutil::remove_path(&self.layout.downloads());
+                let _ = self.layout.ensure();
+            }
+            out
+        };
         for e in out.events {
             self.emit(e);
         }
@@ -184,6 +187,8 @@ impl Agent {
             self.usable_info(c, ctx, id)?;
             let mut st = store::load_state(c)?;
             st.next = Some(id.to_string());
+            // The page asking is alive: its load is interrupted by choice, not failed.
+            st.booting = None;
             store::save_state(c, &st)?;
             crate::lifecycle::forget_plan(c)?;
             boot::launch(c, ctx)
@@ -193,7 +198,14 @@ impl Agent {
     /// JS `reload()`: apply a queued bundle if any (whatever the delay conditions: an explicit call), else
     /// reload the current one.
     pub fn reload(&self) -> Result<Launch> {
-        self.transition(boot::launch)
+        self.transition(|c, ctx| {
+            // The page asking is alive: its load is interrupted by choice, not failed.
+            let mut st = store::load_state(c)?;
+            if st.booting.take().is_some() {
+                store::save_state(c, &st)?;
+            }
+            boot::launch(c, ctx)
+        })
     }
 
     /// JS `reset({toLastSuccessful})`: back to builtin, or to the last bundle that reached ready.
@@ -300,6 +312,11 @@ impl Agent {
     fn usable_info(&self, c: &rusqlite::Connection, ctx: &BootCtx<'_>, id: &str) -> Result<BundleInfo> {
         let info =
             boot::bundle_info(c, ctx, id)?.ok_or_else(|| Error::InvalidRequest(format!("no bundle with id {id}")))?;
+        if !info.is_builtin() && boot::usable(c, id)?.is_none() && info.status != BundleStatus::Deleted {
+            return Err(Error::InvalidRequest(format!(
+                "bundle {id} failed on this device or was revoked by the publisher; it is blocklisted"
+            )));
+        }
         match info.status {
             BundleStatus::Pending | BundleStatus::Success if info.is_builtin() || self.layout.bundle(id).is_dir() => {
                 Ok(info)
@@ -313,14 +330,16 @@ impl Agent {
 }
 
 /// Published trees with no live row (a crash between rename and commit, or after a delete's commit) are removed.
-fn sweep_orphan_trees(store: &Store, layout: &Layout) -> Result<()> {
+fn sweep_orphan_trees(store: &Store, layout: &Layout, auto_delete_failed: bool) -> Result<()> {
     let rows = store::list_bundles(store.read())?;
     let Ok(entries) = std::fs::read_dir(layout.bundles()) else { return Ok(()) };
     let mut removed = false;
     for e in entries.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
         let live = rows.iter().any(|r| {
-            r.id == name && matches!(r.status, BundleStatus::Pending | BundleStatus::Success | BundleStatus::Error)
+            r.id == name
+                && (matches!(r.status, BundleStatus::Pending | BundleStatus::Success)
+                    || (r.status == BundleStatus::Error && !auto_delete_failed))
         });
         if !live {
             log::info!("removing orphan bundle tree {name}");

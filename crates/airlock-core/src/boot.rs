@@ -15,7 +15,7 @@ use crate::events::{BUILTIN_ID, BundleInfo, BundleStatus, Event, Launch};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::store::{self, BootState, Booting, BundleRow};
-use crate::treecheck;
+use crate::treecheck::{self, TreeState};
 use crate::unpack::FileEntry;
 
 /// What a state transition needs besides the transaction.
@@ -167,8 +167,9 @@ fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<
         if candidate == BUILTIN_ID {
             break;
         }
-        match usable(c, &candidate)? {
-            Some(row) if tree_ok(c, ctx, &row)? => {
+        let Some(row) = usable(c, &candidate)? else { continue };
+        match tree_state(c, ctx, &row)? {
+            TreeState::Intact => {
                 st.current = candidate.clone();
                 let token = fsutil::random_id(24)?;
                 st.booting = Some(Booting {
@@ -180,7 +181,12 @@ fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<
                 let path = ctx.layout.bundle(&candidate).to_string_lossy().into_owned();
                 return Ok(Launch { bundle: row_info(&row), path, token });
             }
-            Some(row) => {
+            TreeState::Unreadable => {
+                // Transient (descriptor exhaustion, locked storage, I/O error): fall back for this launch only and
+                // leave the bundle untouched; the next launch looks again.
+                log::warn!("bundle {} cannot be read right now; serving a fallback for this launch", row.id);
+            }
+            TreeState::Damaged => {
                 log::warn!("bundle {} is damaged on disk; falling back (storage, not counted as a failure)", row.id);
                 store::set_status(c, &row.id, BundleStatus::Deleted)?;
                 out.remove.push(ctx.layout.bundle(&row.id));
@@ -191,7 +197,6 @@ fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<
                     st.next = None;
                 }
             }
-            None => {}
         }
     }
     st.current = BUILTIN_ID.into();
@@ -204,31 +209,40 @@ fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<
     })
 }
 
-/// A row that may still be served (pending or success).
-fn usable(c: &Connection, id: &str) -> Result<Option<BundleRow>> {
-    Ok(store::get_bundle(c, id)?.filter(|r| matches!(r.status, BundleStatus::Pending | BundleStatus::Success)))
+/// A row that may still be served: pending or success, and neither its content hash nor its release number is
+/// blocklisted (failed here before, or revoked by the publisher).
+pub(crate) fn usable(c: &Connection, id: &str) -> Result<Option<BundleRow>> {
+    let Some(row) = store::get_bundle(c, id)? else { return Ok(None) };
+    if !matches!(row.status, BundleStatus::Pending | BundleStatus::Success) {
+        return Ok(None);
+    }
+    if store::blocklisted(c, Some(&row.checksum), row.release)?.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(row))
 }
 
 /// Cheap check (every file present with its recorded size), or a full re-hash on the first boot of a bundle and
 /// in strict mode; a successful full check is remembered.
-fn tree_ok(c: &Connection, ctx: &BootCtx<'_>, row: &BundleRow) -> Result<bool> {
+fn tree_state(c: &Connection, ctx: &BootCtx<'_>, row: &BundleRow) -> Result<TreeState> {
     let dir = ctx.layout.bundle(&row.id);
-    let Some(json) = store::bundle_files(c, &row.id)? else { return Ok(false) };
+    let Some(json) = store::bundle_files(c, &row.id)? else { return Ok(TreeState::Damaged) };
     let full = ctx.config.plugin.strict_verify || !row.verified;
     if !full {
-        let Ok(files) = serde_json::from_str::<Vec<SizeRecord<'_>>>(&json) else { return Ok(false) };
+        let Ok(files) = serde_json::from_str::<Vec<SizeRecord<'_>>>(&json) else { return Ok(TreeState::Damaged) };
         return Ok(treecheck::sizes_match(&dir, &files));
     }
-    let Ok(files) = serde_json::from_str::<Vec<FileEntry>>(&json) else { return Ok(false) };
+    let Ok(files) = serde_json::from_str::<Vec<FileEntry>>(&json) else { return Ok(TreeState::Damaged) };
     let mut buf = vec![0u8; 256 * 1024];
     for f in &files {
-        if !hash_matches(&dir.join(&f.path), f, &mut buf) {
-            log::warn!("bundle {}: {} is missing or changed on disk", row.id, f.path);
-            return Ok(false);
+        let state = hash_state(&dir.join(&f.path), f, &mut buf);
+        if state != TreeState::Intact {
+            log::warn!("bundle {}: {} is {:?} on disk", row.id, f.path, state);
+            return Ok(state);
         }
     }
     store::set_verified(c, &row.id)?;
-    Ok(true)
+    Ok(TreeState::Intact)
 }
 
 /// The part of a file-list record the cheap check needs, borrowed from the JSON text (no per-file allocation).
@@ -239,21 +253,25 @@ pub(crate) struct SizeRecord<'a> {
     pub size: u64,
 }
 
-fn hash_matches(path: &std::path::Path, f: &FileEntry, buf: &mut [u8]) -> bool {
-    let Ok(mut file) = File::open(path) else { return false };
+fn hash_state(path: &std::path::Path, f: &FileEntry, buf: &mut [u8]) -> TreeState {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => return TreeState::from_io(&e),
+    };
     let mut h = Sha256::new();
     let mut n = 0u64;
     loop {
         match file.read(buf) {
             Ok(0) => break,
             Ok(k) => {
-                h.update(&buf[..k]);
+                h.update(buf.get(..k).unwrap_or_default());
                 n += k as u64;
             }
-            Err(_) => return false,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return TreeState::Unreadable,
         }
     }
-    n == f.size && hex::encode(h.finalize()) == f.sha256
+    if n == f.size && hex::encode(h.finalize()) == f.sha256 { TreeState::Intact } else { TreeState::Damaged }
 }
 
 fn count_failed_boot(

@@ -33,7 +33,7 @@ impl Agent {
             let mut seen = HashSet::new();
             files.iter().filter(|f| !local.contains_key(&f.sha256) && seen.insert(f.sha256.as_str())).collect()
         };
-        let missing_bytes: u64 = missing.iter().map(|f| f.size).sum();
+        let missing_bytes: u64 = missing.iter().map(|f| f.size).fold(0, u64::saturating_add);
         let bundle_size = offer.size.unwrap_or(u64::MAX);
         if missing.len() == files.len() || missing.len() > MAX_OBJECT_FETCHES || missing_bytes >= bundle_size {
             return Ok(None);
@@ -56,17 +56,25 @@ impl Agent {
         let local = self.local_index()?;
         let staging = self.layout.new_staging()?;
         let mut buf = vec![0u8; 256 * 1024];
+        // The manifest's paths passed the unpack path policy (ReleaseManifest::parse); this is a second guard.
+        crate::unpack::check_file_list(files, &crate::unpack::Limits::default())?;
+        let builtin = &self.config.device.builtin_dir;
         for f in files {
             cancel.check()?;
             let src = local.get(&f.sha256).ok_or_else(|| {
                 Error::Storage(format!("object {} for {} vanished during the install; retry", f.sha256, f.path))
             })?;
             let dst = staging.path().join(&f.path);
+            if !dst.starts_with(staging.path()) {
+                return Err(Error::rejected("bad_metadata", format!("{} leaves the bundle directory", f.path)));
+            }
             if let Some(parent) = dst.parent() {
                 fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
             }
-            if fs::hard_link(src, &dst).is_err() {
-                fs::copy(src, &dst).map_err(|e| Error::io(format!("copy {}", f.path), e))?;
+            // Files of the builtin bundle live outside our root and are not ours to share: always copied.
+            let linked = !src.starts_with(builtin) && link_new(src, &dst)?;
+            if !linked {
+                copy_new(src, &dst).map_err(|e| Error::io(format!("copy {}", f.path), e))?;
             }
             if !hash_is(&dst, f, &mut buf) {
                 return Err(Error::rejected(
@@ -144,8 +152,11 @@ impl Agent {
     fn fetch_object(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
         let dir = self.layout.objects();
         let target = dir.join(&f.sha256);
-        let part = dir.join(format!("{}.part", f.sha256));
-        let sidecar = dir.join(format!("{}.json", f.sha256));
+        // A unique temporary per fetch: concurrent installs never share a part file (objects are small; a
+        // cut fetch is simply fetched again).
+        let unique = fsutil::random_id(8)?;
+        let part = dir.join(format!("{}.{unique}.part", f.sha256));
+        let sidecar = dir.join(format!("{}.{unique}.json", f.sha256));
         let name = if deflated { format!("{}.deflate", f.sha256) } else { f.sha256.clone() };
         let url = join_url(base, &name)?;
         let spec = DownloadSpec {
@@ -165,6 +176,34 @@ impl Agent {
     }
 }
 
+/// Hard-links `src` to the new name `dst`; `Ok(false)` when the file system cannot link (then copy instead).
+/// Any other failure, an existing `dst` above all, is an error: never write through an existing name.
+fn link_new(src: &Path, dst: &Path) -> Result<bool> {
+    match fs::hard_link(src, dst) {
+        Ok(()) => Ok(true),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::CrossesDevices
+                    | std::io::ErrorKind::PermissionDenied
+                    | std::io::ErrorKind::Unsupported
+            ) || e.raw_os_error() == Some(libc::EMLINK) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(Error::io(format!("link {}", dst.display()), e)),
+    }
+}
+
+/// Copies into a name that must not exist yet (`create_new`, no symlink following).
+fn copy_new(src: &Path, dst: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut input = File::open(src)?;
+    let mut out = fs::OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(dst)?;
+    std::io::copy(&mut input, &mut out)?;
+    Ok(())
+}
+
 fn publish_object(part: &Path, target: &Path) -> Result<()> {
     File::open(part).and_then(|f| f.sync_all()).map_err(|e| Error::io("sync object", e))?;
     fs::rename(part, target).map_err(|e| Error::io(format!("store object {}", target.display()), e))
@@ -172,7 +211,7 @@ fn publish_object(part: &Path, target: &Path) -> Result<()> {
 
 /// Inflates a raw-deflate object while hashing it; stores it only if size and SHA-256 match the signed entry.
 fn inflate_verified(part: &Path, target: &Path, f: &FileEntry) -> Result<()> {
-    let tmp = target.with_extension("inflating");
+    let tmp = part.with_extension("inflating");
     let input = File::open(part).map_err(|e| Error::io("open object", e))?;
     let mut reader = flate2::read::DeflateDecoder::new(input).take(f.size + 1);
     let mut out = File::create(&tmp).map_err(|e| Error::io("create object", e))?;
@@ -219,13 +258,33 @@ fn hash_is(path: &Path, f: &FileEntry, buf: &mut [u8]) -> bool {
     fs::metadata(path).is_ok_and(|m| m.len() == f.size) && hash_file(path, buf).is_some_and(|h| h == f.sha256)
 }
 
-/// Removes fetched objects no bundle links to any more (link count 1: only `objects/` names them).
+/// Removes fetched objects no bundle links to any more (link count 1: only `objects/` names them), once they are
+/// older than a grace period (a concurrent delta install may have fetched them and not linked them yet). The caller
+/// holds the root lock.
 pub(crate) fn gc_objects(objects: &Path) {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = fs::read_dir(objects) else { return };
     for e in entries.filter_map(|e| e.ok()) {
-        if e.metadata().is_ok_and(|m| m.is_file() && m.nlink() == 1) {
+        if e.metadata().is_ok_and(|m| m.is_file() && m.nlink() == 1 && older_than(&m, 10 * 60)) {
             let _ = fs::remove_file(e.path());
         }
     }
+}
+
+/// At start-up (under the root lock): removes temporaries of object fetches that a crash interrupted (an hour
+/// old: another process may be fetching right now).
+pub(crate) fn sweep_objects(objects: &Path) {
+    let Ok(entries) = fs::read_dir(objects) else { return };
+    for e in entries.filter_map(|e| e.ok()) {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let finished = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        if !finished && e.metadata().is_ok_and(|m| older_than(&m, 3600)) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// File age by the file system's own clock (not the injected one: mtimes are wall-clock time).
+fn older_than(m: &fs::Metadata, secs: u64) -> bool {
+    m.modified().ok().and_then(|t| t.elapsed().ok()).is_some_and(|age| age.as_secs() > secs)
 }

@@ -178,7 +178,7 @@ impl Agent {
             ));
         }
         if let Some(size) = offer.size {
-            let unpacked = offer.files.as_ref().map(|f| f.iter().map(|e| e.size).sum::<u64>()).unwrap_or(size);
+            let unpacked = offer.files.as_deref().map(total_size).unwrap_or(size);
             self.require_space(size.saturating_mul(2).saturating_add(unpacked))?;
         }
         self.http.check_url(&offer.url)?;
@@ -208,7 +208,7 @@ impl Agent {
                 }
             }
         }
-        let _ = fsutil::remove_path(&paths.lock);
+        // The lock file stays: unlinking a lock others may have opened would let two holders in.
         result
     }
 
@@ -255,10 +255,8 @@ impl Agent {
         };
         cancel.check()?;
         let staging = self.layout.new_staging()?;
-        let limits = Limits {
-            max_total_bytes: offer.files.as_ref().map(|f| f.iter().map(|e| e.size).sum()).unwrap_or(4 << 30),
-            ..Limits::default()
-        };
+        let limits =
+            Limits { max_total_bytes: offer.files.as_deref().map(total_size).unwrap_or(4 << 30), ..Limits::default() };
         let files = unpack::unpack(&zip_path, staging.path(), &limits, offer.files.as_deref(), cancel, &mut |n| {
             progress.unpack(n)
         })?;
@@ -287,13 +285,23 @@ impl Agent {
             comment: offer.comment.clone(),
             release: offer.release,
             file_count: files.len() as u64,
-            total_size: files.iter().map(|f| f.size).sum(),
+            total_size: total_size(&files),
             verified: false,
             boot_failures: 0,
         };
         {
             let mut store = self.store();
             let _lock = FileLock::exclusive(&self.layout.lock())?;
+            // Re-check under the lock: another install of the same bytes may have committed, or the release may
+            // have failed or been revoked, while this one was downloading.
+            if let Some(why) = store::blocklisted(store.read(), Some(checksum), offer.release)? {
+                return Err(blocked(&offer.version, &why));
+            }
+            if let Some(existing) = store::find_by_checksum(store.read(), checksum)?
+                && self.layout.bundle(&existing.id).is_dir()
+            {
+                return Ok(boot::row_info(&existing));
+            }
             staging.publish(&self.layout.bundle(&row.id))?;
             let event_id = fsutil::random_id(20)?;
             let now = self.clock.now_ms();
@@ -349,6 +357,11 @@ impl Agent {
     }
 }
 
+/// Sum of signed file sizes, saturating (sizes come from the network).
+fn total_size(files: &[FileEntry]) -> u64 {
+    files.iter().map(|f| f.size).fold(0, u64::saturating_add)
+}
+
 fn blocked(version: &str, why: &str) -> Error {
     Error::rejected(
         "blocklisted",
@@ -393,7 +406,7 @@ impl<'a> Progress<'a> {
             link: offer.link.clone(),
             comment: offer.comment.clone(),
         };
-        let unpack_total = offer.files.as_ref().map(|f| f.iter().map(|e| e.size).sum()).unwrap_or(0);
+        let unpack_total = offer.files.as_deref().map(total_size).unwrap_or(0);
         Progress { agent, info, unpack_total, unpacked: 0, last: None }
     }
 

@@ -116,10 +116,13 @@ impl ReleaseManifest {
             }
             total = total.saturating_add(f.size);
         }
+        if total > crate::unpack::Limits::default().max_total_bytes {
+            return bad(format!("the bundle unpacks to {total} bytes, more than allowed"));
+        }
+        crate::unpack::check_file_list(&self.files, &crate::unpack::Limits::default())?;
         if !self.files.iter().any(|f| f.path == "index.html") {
             return Err(Error::rejected("missing_index", "bundle is missing index.html at its root"));
         }
-        let _ = total;
         Ok(())
     }
 

@@ -215,6 +215,14 @@ impl Agent {
         if let Some(why) = store::blocklisted(self.store().read(), None, Some(decision.release))? {
             return up_to_date(format!("release {} is blocklisted here ({why})", decision.release));
         }
+        if let Some(pin) = c.pin(decision.release)
+            && let Some(why) = store::kv_get(self.store().read(), &rejected_key(decision.release, pin))?
+        {
+            return up_to_date(format!(
+                "release {} was rejected on this device ({why}); waiting for the publisher to re-publish it",
+                decision.release
+            ));
+        }
         let manifest_url = join_url(&self.catalog_root()?, &format!("releases/{}.json", decision.release))?;
         let installed = row
             .filter(|r| matches!(r.status, BundleStatus::Pending | BundleStatus::Success))
@@ -294,6 +302,16 @@ impl Agent {
         }
         let result = self.install(&offer, cancel);
         if let Err(e) = &result {
+            if e.kind() == crate::error::ErrorKind::Rejected
+                && let Some(pin) = c.pin(release)
+            {
+                // Remember it (DESIGN §4): the same pinned manifest is not fetched again until the catalog changes it.
+                let key = rejected_key(release, pin);
+                let mut store = self.store();
+                let _lock = FileLock::exclusive(&self.layout.lock())?;
+                store.write(|tx| store::kv_set(tx, &key, &e.to_string()))?;
+            }
+            let _ = self.queue_stat("download_fail", &offer.version, None, Some(&e.to_string()));
             self.emit(Event::DownloadFailed { version: offer.version.clone(), reason: e.to_string() });
         }
         result
@@ -312,25 +330,46 @@ impl Agent {
             return Ok(());
         }
         let now = self.clock.now_ms();
-        let rows = store::list_bundles(self.store().read())?;
-        let st = store::load_state(self.store().read())?;
-        for row in rows.iter().filter(|r| r.release.is_some_and(|n| c.revoked.contains(&n))) {
-            let mut store = self.store();
-            let _lock = FileLock::exclusive(&self.layout.lock())?;
-            store.write(|tx| {
+        let mut store = self.store();
+        let _lock = FileLock::exclusive(&self.layout.lock())?;
+        store.write(|tx| {
+            let rows = store::list_bundles(tx)?;
+            let mut s = store::load_state(tx)?;
+            let revoked_ids: Vec<String> = rows
+                .iter()
+                .filter(|r| r.release.is_some_and(|n| c.revoked.contains(&n)))
+                .map(|r| r.id.clone())
+                .collect();
+            // Never install again, on any path: by content hash for what is here, by release number for the rest.
+            for n in &c.revoked {
+                store::blocklist_add(
+                    tx,
+                    &format!("revoked-release-{n}"),
+                    &format!("release {n}"),
+                    Some(*n),
+                    "revoked by the publisher",
+                    now,
+                )?;
+            }
+            for row in rows.iter().filter(|r| revoked_ids.contains(&r.id)) {
                 store::blocklist_add(tx, &row.checksum, &row.version, row.release, "revoked by the publisher", now)?;
-                let mut s = store::load_state(tx)?;
-                if s.next.as_deref() == Some(row.id.as_str()) {
-                    s.next = None;
+                if row.status != BundleStatus::Deleted {
+                    store::set_status(tx, &row.id, BundleStatus::Error)?;
                 }
-                if s.current == row.id {
-                    s.next = Some(if s.last_good != row.id { s.last_good.clone() } else { BUILTIN_ID.into() });
-                }
-                store::save_state(tx, &s)
-            })?;
-            let _ = &st;
-        }
-        Ok(())
+            }
+            if s.last_good != BUILTIN_ID && revoked_ids.contains(&s.last_good) {
+                s.last_good = BUILTIN_ID.into();
+            }
+            if s.next.as_ref().is_some_and(|n| revoked_ids.contains(n)) {
+                s.next = None;
+            }
+            if revoked_ids.contains(&s.current) {
+                // Uninstalled at the next load whatever the app's delay conditions (a publisher safety action):
+                // the pointer moves now, the running page keeps its files until it reloads.
+                s.current = s.last_good.clone();
+            }
+            store::save_state(tx, &s)
+        })
     }
 
     /// JS `getLatest({channel?})`: what the channel offers this device, without downloading.
@@ -419,6 +458,11 @@ impl Agent {
             .map(|c| ChannelEntry { id: c.name.clone(), name: c.name, public: true, allow_self_set: true })
             .collect())
     }
+}
+
+/// Key under which a rejected (release, manifest pin) pair is remembered.
+fn rejected_key(release: u64, pin: &str) -> String {
+    format!("rejected:{release}:{pin}")
 }
 
 /// Reads the display version from a release envelope (only for messages; the envelope already verified).

@@ -22,6 +22,25 @@ use crate::events::Cancel;
 
 pub use policy::{MAX_COMPONENT_BYTES, check_path};
 
+/// Checks a signed file list with the same rules as archive entries: every path passes [`check_path`] and no two
+/// names collide after case folding or NFC normalisation (or as file and directory). Used on release manifests,
+/// whose paths the delta path joins to staging directly.
+pub fn check_file_list(files: &[FileEntry], limits: &Limits) -> Result<()> {
+    if files.len() > limits.max_entries {
+        return Err(Error::rejected(
+            "bad_metadata",
+            format!("the signed file list has {} files, more than the {} allowed", files.len(), limits.max_entries),
+        ));
+    }
+    let mut collisions = policy::Collisions::default();
+    for f in files {
+        check_path(&f.path, limits)
+            .and_then(|()| collisions.add_file(&f.path))
+            .map_err(|e| Error::rejected("bad_metadata", format!("signed file list: {e}")))?;
+    }
+    Ok(())
+}
+
 /// One file of a bundle tree, as the signed release manifest lists it (also serialized in manifests).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct FileEntry {
