@@ -144,6 +144,7 @@ impl Agent {
         }
         let json = serde_json::to_string(&out).map_err(|e| Error::Storage(e.to_string()))?;
         let mut store = self.store();
+        let _lock = crate::fsutil::FileLock::exclusive(&self.layout.lock())?;
         store.write(|tx| store::kv_set(tx, &key, &json))?;
         Ok(out)
     }
