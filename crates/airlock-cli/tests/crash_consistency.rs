@@ -1,10 +1,13 @@
 //! Crash consistency (DESIGN §7 invariant): the device simulator is SIGKILLed at random points across download,
-//! install, set, launch, ready and delete, then relaunched. Every relaunch must return a complete, verified tree
+//! install, catalog updates (delta installs from per-file objects included), set, launch, ready and delete, then
+//! relaunched. Every relaunch must return a complete, verified tree
 //! or builtin; `PRAGMA integrity_check` must be `ok`; nothing may be left in staging after recovery.
 //!
 //! `AIRLOCK_KILL_POINTS` sets how many kills to make (default 300); `AIRLOCK_CRASH_SEED` replays a run.
 
-use airlock_testkit::bundle::{Device, Dist, Rng, sha256_hex};
+use airlock_core::catalog::{CATALOG_PAYLOAD_TYPE, Catalog, ReleasePin, Rule};
+use airlock_core::envelope::{self, Signer};
+use airlock_testkit::bundle::{Device, Dist, ReleaseSpec, Rng, b64, publish, sha256_hex};
 use airlock_testkit::server::{Fault, TestServer};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -17,8 +20,14 @@ struct Sim {
     config: std::path::PathBuf,
     server: TestServer,
     dists: BTreeMap<String, Dist>,
-    next_version: u64,
+    /// Catalog releases: a base tree with a few files changed per release, so updates go through the delta path.
+    publisher: Signer,
+    base: Dist,
+    next_release: u64,
+    pins: BTreeMap<String, ReleasePin>,
 }
+
+const APP: &str = "com.example.app";
 
 impl Sim {
     fn cmd(&self, args: &[&str]) -> Command {
@@ -51,11 +60,47 @@ impl Sim {
         landed
     }
 
-    fn new_version(&mut self) -> String {
-        self.next_version += 1;
-        let version = format!("1.0.{}", self.next_version);
-        let dist = Dist::generate(200, 2_000_000, self.next_version);
-        self.server.put(&format!("/b/{version}.zip"), dist.zip());
+    /// Publishes catalog release n+1 (objects included) and points the production channel at it.
+    fn new_release(&mut self) -> String {
+        self.next_release += 1;
+        let n = self.next_release;
+        let version = format!("2.0.{n}");
+        let mut dist = self.base.clone();
+        for k in 0..5 {
+            let path = dist.files[(n as usize * 7 + k * 31) % dist.files.len()].0.clone();
+            dist = dist.with_file(&path, format!("release {n} file {k}").repeat(50).as_bytes());
+        }
+        let bundle_url = format!("../bundles/{n}.zip");
+        let spec = ReleaseSpec { release: n, ..ReleaseSpec::new(&version, &bundle_url) };
+        let p = publish(&dist, &spec, &[&self.publisher]);
+        self.server.put(&format!("/{APP}/bundles/{n}.zip"), p.bundle);
+        for (path, bytes) in &dist.files {
+            let _ = path;
+            self.server.put(&format!("/{APP}/objects/{}", sha256_hex(bytes)), bytes.clone());
+        }
+        self.server.put(&format!("/{APP}/releases/{n}.json"), p.envelope.clone());
+        self.pins.insert(n.to_string(), ReleasePin { sha256: sha256_hex(&p.envelope) });
+        let catalog = Catalog {
+            spec: 1,
+            app_id: APP.into(),
+            channel: "production".into(),
+            serial: n,
+            expires_at: "2100-01-01T00:00:00Z".into(),
+            self_assign: false,
+            releases: self
+                .pins
+                .iter()
+                .filter(|(k, _)| **k == n.to_string())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            revoked: vec![],
+            rules: vec![Rule { matcher: None, rollout: None, release: Some(n), variants: None, install: None }],
+        };
+        let payload = serde_json::to_vec(&catalog).expect("catalog json");
+        self.server.put(
+            &format!("/{APP}/channels/production.json"),
+            envelope::sign(CATALOG_PAYLOAD_TYPE, &payload, &[&self.publisher]),
+        );
         self.dists.insert(version.clone(), dist);
         version
     }
@@ -127,19 +172,21 @@ fn sigkill_at_random_points_never_leaves_an_unbootable_state() {
     });
     println!("crash consistency: seed {seed} (replay with AIRLOCK_CRASH_SEED={seed})");
     let mut rng = Rng::new(seed);
-    let device = Device::new();
+    let publisher = Signer::from_seed(&[7u8; 32]);
+    let server = TestServer::start();
+    let mut device = Device::new();
+    device.plugin = serde_json::json!({"catalogUrl": server.url(""), "trustedKeys": [b64(&publisher.public_key())]});
     let config = device.write_config();
-    let mut sim = Sim { device, config, server: TestServer::start(), dists: BTreeMap::new(), next_version: 0 };
+    let base = Dist::generate(200, 2_000_000, 999);
+    let mut sim =
+        Sim { device, config, server, dists: BTreeMap::new(), publisher, base, next_release: 0, pins: BTreeMap::new() };
     for _ in 0..3 {
-        sim.new_version();
+        sim.new_release();
     }
-    // Calibrate: how long does an uninterrupted install take here?
-    let v = sim.dists.keys().next().cloned().unwrap_or_default();
-    let url = sim.server.url(&format!("/b/{v}.zip"));
-    let sum = sha256_hex(&sim.dists[&v].zip());
+    // Calibrate: how long does an uninterrupted full install take here?
     let t = Instant::now();
-    let (ok, _) = sim.run(&["download", "--url", &url, "--version", &v, "--checksum", &sum]);
-    assert!(ok, "calibration install works");
+    let (ok, out) = sim.run(&["download", "--manifest", &sim.server.url(&format!("/{APP}/releases/1.json"))]);
+    assert!(ok, "calibration install works: {out}");
     let install_time = t.elapsed();
     println!("crash consistency: one install takes {install_time:?}");
 
@@ -152,33 +199,26 @@ fn sigkill_at_random_points_never_leaves_an_unbootable_state() {
         attempts += 1;
         let installed = sim.list();
         let roll = rng.below(100);
-        let (phase, args): (&str, Vec<String>) = if roll < 45 {
-            // Install a version that is not on the device (deleting one first keeps installs happening).
+        let (phase, args): (&str, Vec<String>) = if roll < 30 {
+            // Install a release that is not on the device by its signed manifest (full, or delta from local files).
             let have: Vec<&String> = installed.iter().map(|(_, v)| v).collect();
             let candidates: Vec<String> = sim.dists.keys().filter(|v| !have.contains(v)).cloned().collect();
             let v = match candidates.get(rng.below(candidates.len() as u64) as usize) {
                 Some(v) => v.clone(),
-                None => sim.new_version(),
+                None => sim.new_release(),
             };
+            let n = v.rsplit('.').next().unwrap_or("1").to_string();
             if rng.below(3) == 0 {
-                sim.server.set_fault(&format!("/b/{v}.zip"), Fault::SlowDrip { bytes_per_sec: 40_000_000 });
+                sim.server.set_fault(&format!("/{APP}/bundles/{n}.zip"), Fault::SlowDrip { bytes_per_sec: 40_000_000 });
             } else {
-                sim.server.clear_faults(&format!("/b/{v}.zip"));
+                sim.server.clear_faults(&format!("/{APP}/bundles/{n}.zip"));
             }
-            let zip = sim.dists[&v].zip();
-            let url = sim.server.url(&format!("/b/{v}.zip"));
-            (
-                "download",
-                vec![
-                    "download".into(),
-                    "--url".into(),
-                    url,
-                    "--version".into(),
-                    v,
-                    "--checksum".into(),
-                    sha256_hex(&zip),
-                ],
-            )
+            let url = sim.server.url(&format!("/{APP}/releases/{n}.json"));
+            ("download", vec!["download".into(), "--manifest".into(), url])
+        } else if roll < 45 {
+            // The channel moves to a new release; the device checks, fetches (delta) and queues it.
+            sim.new_release();
+            ("update", vec!["update".into()])
         } else if roll < 60 && !installed.is_empty() {
             let (id, _) = &installed[rng.below(installed.len() as u64) as usize];
             ("next", vec!["next".into(), "--id".into(), id.clone()])
