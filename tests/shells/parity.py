@@ -115,12 +115,18 @@ sw_events = re.findall(r'"(\w+)"', block((SW_LOGIC / "Emit.swift").read_text(), 
 same("Kotlin and Swift emit the same event names", kt_events, sw_events)
 
 # --- the npm package (when present in this tree) -----------------------------------------------------------------
+unimplemented_events = []
 if METHODS_TS.exists():
     ts = METHODS_TS.read_text()
-    ts_supported = re.findall(r"['\"](\w+)['\"]", block(ts, r"SUPPORTED_METHODS[^=]*=[^\[]*\["))
-    ts_unimpl = re.findall(r"['\"](\w+)['\"]", block(ts, r"UNIMPLEMENTED_METHODS[^=]*=[^\[]*\["))
-    same("src/methods.ts SUPPORTED_METHODS = the shells' supported methods", ts_supported, kt_supported)
-    same("src/methods.ts UNIMPLEMENTED_METHODS = the shells' unimplemented methods", ts_unimpl, kt_unimpl)
+
+    def ts_list(name):
+        return re.findall(r"['\"](\w+)['\"]", block(ts, r"export const " + name + r"\b[^=]*=\s*\["))
+
+    same("src/methods.ts SUPPORTED_METHODS = the shells' supported methods", ts_list("SUPPORTED_METHODS"), kt_supported)
+    same("src/methods.ts UNIMPLEMENTED_METHODS = the shells' unimplemented methods",
+         ts_list("UNIMPLEMENTED_METHODS"), kt_unimpl)
+    same("src/methods.ts SUPPORTED_EVENTS = the shells' events", ts_list("SUPPORTED_EVENTS"), kt_events)
+    unimplemented_events = ts_list("UNIMPLEMENTED_EVENTS")
 else:
     print("note: src/methods.ts absent in this tree; its lists were not compared")
 
@@ -131,8 +137,9 @@ if DEFINITIONS.exists():
     body = re.sub(r"//[^\n]*", "", body)
     declared = set(re.findall(r"^\s*(\w+)\s*(?:<[^>]*>)?\s*\(", body, flags=re.M)) - {"addListener", "removeAllListeners"}
     same("src/definitions.ts methods = supported + unimplemented", declared, list(kt_supported) + kt_unimpl)
-    ts_events = set(re.findall(r"addListener\(\s*eventName:\s*'(\w+)'", body))
-    same("src/definitions.ts events = the shells' events", ts_events, kt_events)
+    ts_events = set(re.findall(r"addListener\(\s*eventName:\s*['\"](\w+)['\"]", body))
+    same("src/definitions.ts events = the shells' events + UNIMPLEMENTED_EVENTS", ts_events,
+         kt_events + unimplemented_events)
 else:
     print("note: src/definitions.ts absent in this tree; its names were not compared")
 

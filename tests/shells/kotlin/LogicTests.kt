@@ -136,9 +136,8 @@ fun logicTests(): Suite = Suite().apply {
         assertEquals("https://cdn/x.zip", b.url)
         assertEquals("https://r/7.json", b.manifestUrl)
     }
-    test("download refuses Capgo's per-file manifest list and a missing url, naming the option") {
-        val e = assertFailsWith<CallArgsException> { args("""{"url":"u","manifest":[{"file_name":"a"}]}""").download(false) }
-        assertTrue(e.message!!.contains("manifest"), e.message)
+    test("download ignores Capgo's per-file manifest list and refuses a missing url, naming the option") {
+        assertEquals(DownloadArgs("u", null, null, null, null), args("""{"url":"u","manifest":[{"file_name":"a"}]}""").download(false))
         val m = assertFailsWith<CallArgsException> { args("""{"version":"1"}""").download(false) }
         assertTrue(m.message!!.contains("url is required"), m.message)
         assertEquals("https://r/1.json", args("""{"manifest":"https://r/1.json"}""").download(false).manifestUrl)

@@ -121,11 +121,9 @@ func logicTests(_ s: Suite) {
         try expectEqual(b.url, "https://cdn/x.zip")
         try expectEqual(b.manifestUrl, "https://r/7.json")
     }
-    s.test("download refuses Capgo's per-file manifest list and a missing url, naming the option") {
-        let e = try expectThrows(CallArgsError.self) {
-            _ = try args(#"{"url":"u","manifest":[{"file_name":"a"}]}"#).download(signedOnly: false)
-        }
-        try expect(e.description.contains("manifest"), e.description)
+    s.test("download ignores Capgo's per-file manifest list and refuses a missing url, naming the option") {
+        try expectEqual(try args(#"{"url":"u","manifest":[{"file_name":"a"}]}"#).download(signedOnly: false),
+                        DownloadArgs(url: "u", version: nil, checksum: nil, sessionKey: nil, manifestUrl: nil))
         let m = try expectThrows(CallArgsError.self) { _ = try args(#"{"version":"1"}"#).download(signedOnly: false) }
         try expect(m.description.contains("url is required"), m.description)
         try expectEqual(try args(#"{"manifest":"https://r/1.json"}"#).download(signedOnly: false).manifestUrl,

@@ -37,20 +37,17 @@ public struct CallArgs: Sendable {
     /// The `id` of `next`, `set`, `delete`.
     public func id() throws -> String { try requiredString("id") }
 
-    /// `download({url, version, checksum?, sessionKey?, manifestUrl?})`. Capgo's per-file `manifest` array is
-    /// not supported; a string `manifest` is the manifest URL. With `signedOnly` and no manifest URL, `url` is the
-    /// signed release manifest.
+    /// `download({url, version, checksum?, sessionKey?, manifestUrl?})`. Capgo's per-file `manifest` list is
+    /// accepted and ignored; a string `manifest` is the manifest URL. With `signedOnly` and no manifest URL, `url`
+    /// is the signed release manifest.
     public func download(signedOnly: Bool) throws -> DownloadArgs {
         var url = try optionalString("url")
         var manifestUrl = try optionalString("manifestUrl")
         switch data["manifest"] {
         case nil, .null?: break
         case .string(let m)?: if manifestUrl == nil { manifestUrl = m }
-        case .array?:
-            throw CallArgsError(description:
-                "download: a per-file manifest (Capgo's manifest list) is not supported; publish with "
-                + "`airlock release` and pass the release manifest URL as url (or manifestUrl)")
-        default: throw CallArgsError(description: "download: manifest must be a URL string")
+        case .array?: break  // Capgo's per-file list (what its getLatest() returns): accepted and not used.
+        default: throw CallArgsError(description: "download: manifest must be a URL string (or Capgo's per-file list, which is ignored)")
         }
         if signedOnly, manifestUrl == nil, url != nil {
             manifestUrl = url

@@ -31,9 +31,9 @@ class CallArgs(private val data: Map<String, Any?>) {
     fun id(): String = requiredString("id")
 
     /**
-     * `download({url, version, checksum?, sessionKey?, manifestUrl?})`. Capgo's per-file `manifest` array is not
-     * supported (the agent does its own file-level deltas from signed releases); a string `manifest` is taken as
-     * the manifest URL. With [signedOnly] and no manifest URL, `url` is the signed release manifest.
+     * `download({url, version, checksum?, sessionKey?, manifestUrl?})`. Capgo's per-file `manifest` list is
+     * accepted and ignored (the agent does its own file-level deltas from signed releases); a string `manifest` is
+     * taken as the manifest URL. With [signedOnly] and no manifest URL, `url` is the signed release manifest.
      */
     fun download(signedOnly: Boolean): DownloadArgs {
         var url = optionalString("url")
@@ -41,11 +41,9 @@ class CallArgs(private val data: Map<String, Any?>) {
         when (val m = data["manifest"]) {
             null -> {}
             is String -> if (manifestUrl == null) manifestUrl = m
-            is List<*> -> throw CallArgsException(
-                "download: a per-file manifest (Capgo's manifest list) is not supported; publish with " +
-                    "`airlock release` and pass the release manifest URL as url (or manifestUrl)",
-            )
-            else -> throw CallArgsException("download: manifest must be a URL string")
+            // Capgo's per-file list (what its getLatest() returns): accepted and not used, as src/types.ts says.
+            is List<*> -> {}
+            else -> throw CallArgsException("download: manifest must be a URL string (or Capgo's per-file list, which is ignored)")
         }
         if (signedOnly && manifestUrl == null && url != null) {
             manifestUrl = url
