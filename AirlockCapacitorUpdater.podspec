@@ -16,7 +16,7 @@ Pod::Spec.new do |s|
   s.ios.deployment_target = '15.0'
   s.swift_version = '5.9'
   s.source_files = 'ios/Sources/AirlockCapacitorUpdater/**/*.swift'
-  s.vendored_frameworks = 'ios/Frameworks/airlockFFI.xcframework'
+  s.vendored_frameworks = 'ios/Frameworks/Airlock.xcframework'
   s.frameworks = 'Security', 'SystemConfiguration'
   s.libraries = 'resolv'
   s.dependency 'Capacitor'

@@ -2,8 +2,8 @@
 # Copies the agent's native parts into this Gradle module (git-ignored; `npm pack` ships them):
 #   target/bindings/kotlin/uniffi/airlock/airlock.kt  ->  src/main/generated/kotlin/uniffi/airlock/airlock.kt
 #   $AIRLOCK_JNILIBS/<abi>/libairlock_ffi.so          ->  src/main/jniLibs/<abi>/libairlock_ffi.so
-# Run after bindings/generate.sh (the Kotlin) and the Android library build (cargo-ndk output, one directory per
-# ABI; default target/android/jniLibs). Needs nothing Android-specific itself.
+# Run after bindings/android/build-aar.sh (on a machine with the Android NDK), which leaves one directory per ABI
+# in target/android/jniLibs and the Kotlin in target/bindings/kotlin. Needs nothing Android-specific itself.
 set -euo pipefail
 MODULE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$MODULE/.." && pwd)
