@@ -117,30 +117,30 @@ public class CapacitorUpdaterPlugin: CAPPlugin, CAPBridgedPlugin {
         lock.unlock()
     }
 
-    /// State queue: open the agent, decide the cold-start load, then run the cold-start check on the network.
+    /// State queue: open the agent and decide the cold-start load, then run the cold-start check on the network.
+    /// Whatever happens, calls stop waiting and a page loads (builtin when there is no launch).
     private func startUp(pluginConfigJson: String, serverUrl: String?) {
         let h = host.start(pluginConfigJson: pluginConfigJson, serverUrl: serverUrl)
         lock.lock()
         started = h
         lock.unlock()
         AgentHost.ensureHoldingPage()
-        guard let agent = h.agent else {
-            startedSignal.signal()
-            return
-        }
-        watch.timeoutMs = agent.appReadyTimeoutMs()
-        let launch: Launch?
-        do {
-            launch = try agent.launch()
-        } catch {
-            NSLog("[Airlock] launch failed (%@): %@; serving the builtin bundle", Shapes.failure(error).code, "\(error)")
-            launch = nil
+        var launch: Launch?
+        if let agent = h.agent {
+            watch.timeoutMs = agent.appReadyTimeoutMs()
+            do {
+                launch = try agent.launch()
+            } catch {
+                NSLog("[Airlock] launch failed (%@): %@; serving the builtin bundle", Shapes.failure(error).code, "\(error)")
+            }
         }
         startedSignal.signal()
-        if let launch {
-            web.initial(launch)
-            host.network.async { [weak self] in self?.autoCheck(agent, .coldStart) }
+        guard let agent = h.agent, let launch else {
+            web.builtinWithoutAgent()
+            return
         }
+        web.initial(launch)
+        host.network.async { [weak self] in self?.autoCheck(agent, .coldStart) }
         DispatchQueue.main.async { [weak self] in self?.startPeriodic() }
     }
 

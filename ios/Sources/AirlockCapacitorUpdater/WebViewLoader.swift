@@ -31,12 +31,28 @@ final class WebViewLoader {
     private var holdingShown = false
 
     /// Main queue, from `load()`: show the holding page (if it exists) until the cold-start launch is known.
+    /// Without one, point at the app's own bundle, never at a directory Capacitor restored from its preferences
+    /// (an earlier updater, such as Capgo, persists its last bundle there).
     func install() {
-        guard let holding = AgentHost.holdingDir(),
-              FileManager.default.fileExists(atPath: holding.appendingPathComponent("index.html").path)
-        else { return }
-        bridge?.setServerBasePath(holding.path)
-        holdingShown = true
+        if let holding = AgentHost.holdingDir(),
+           FileManager.default.fileExists(atPath: holding.appendingPathComponent("index.html").path) {
+            bridge?.setServerBasePath(holding.path)
+            holdingShown = true
+        } else if let builtin = Bundle.main.url(forResource: "public", withExtension: nil) {
+            bridge?.setServerBasePath(builtin.path)
+        }
+    }
+
+    /// State queue: the agent did not start or could not launch; serve the app's own bundle (no token).
+    func builtinWithoutAgent() {
+        DispatchQueue.main.async { [weak self] in
+            guard let self, let bridge = self.bridge,
+                  let builtin = Bundle.main.url(forResource: "public", withExtension: nil) else { return }
+            bridge.setServerBasePath(builtin.path)
+            if self.holdingShown, let webView = bridge.webView, webView.url != nil {
+                webView.load(URLRequest(url: bridge.config.serverURL))
+            }
+        }
     }
 
     /// State queue: the cold-start launch. Without a holding page (first start) the builtin bundle is already

@@ -27,6 +27,7 @@ import uniffi.airlock.Agent
 import uniffi.airlock.AgentEvent
 import uniffi.airlock.AutoOutcome
 import uniffi.airlock.CancelToken
+import uniffi.airlock.Launch
 import uniffi.airlock.ReadyResult
 import uniffi.airlock.Trigger
 
@@ -74,25 +75,25 @@ class CapacitorUpdaterPlugin : Plugin() {
         AgentHost.state.execute { startUp(appContext, pluginConfigJson, serverUrl) }
     }
 
-    /** State executor: open the agent, decide the cold-start load, then run the cold-start check on the network. */
+    /**
+     * State executor: open the agent and decide the cold-start load, then run the cold-start check on the
+     * network. Whatever happens, calls stop waiting and the first page loads (builtin when there is no launch).
+     */
     private fun startUp(context: android.content.Context, pluginConfigJson: String, serverUrl: String?) {
-        val h = AgentHost.start(context, pluginConfigJson, serverUrl)
-        host = h
-        val agent = h.agent
-        if (agent == null) {
-            started.countDown()
-            web.openGate(null)
-            return
-        }
-        watch.timeoutMs = agent.appReadyTimeoutMs().toLong()
-        val launch = try {
-            agent.launch()
+        var launch: Launch? = null
+        try {
+            val h = AgentHost.start(context, pluginConfigJson, serverUrl)
+            host = h
+            val agent = h.agent ?: return
+            watch.timeoutMs = agent.appReadyTimeoutMs().toLong()
+            launch = agent.launch()
         } catch (e: Exception) {
             Log.e(TAG, "launch failed (${Shapes.failure(e).code}): ${e.message}; serving the builtin bundle")
-            null
+        } finally {
+            started.countDown()
+            web.openGate(launch)
         }
-        started.countDown()
-        web.openGate(launch)
+        val agent = host?.agent ?: return
         if (launch != null) AgentHost.network.execute { autoCheck(agent, Trigger.COLD_START) }
         main.post { startPeriodic() }
     }
