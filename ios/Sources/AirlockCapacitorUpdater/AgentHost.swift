@@ -57,9 +57,11 @@ final class AgentHost: @unchecked Sendable {
                                     create: true)
     }
 
-    /// A blank page the WebView shows until the cold-start launch is known (see `WebViewLoader`).
+    /// A blank page the WebView shows until the cold-start launch is known (see `WebViewLoader`). Computing the
+    /// path creates nothing (it is read on the main queue).
     static func holdingDir() -> URL? {
-        try? dataDir().appendingPathComponent("airlock-shell/holding", isDirectory: true)
+        FileManager.default.urls(for: .applicationSupportDirectory, in: .userDomainMask).first?
+            .appendingPathComponent("airlock-shell/holding", isDirectory: true)
     }
 
     /// Writes the holding page once (state queue).

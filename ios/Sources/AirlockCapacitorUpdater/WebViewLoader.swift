@@ -16,8 +16,8 @@ import WebKit
 /// replaced before each load (ours are found by `ReadyScript.marker`; Capacitor's own scripts are kept in
 /// order). A page keeps the token it got at its start, so a page still alive after a reload can never bless the
 /// new load (Capgo issue #907). Then `bridge.setServerBasePath(path)` re-points Capacitor's asset handler and the
-/// WebView loads Capacitor's server URL. All of it on the main queue; none of it touches disk except
-/// Capacitor's own existence check of the directory.
+/// WebView loads Capacitor's server URL. All of it on the main queue; the only disk access is an existence
+/// check (one `stat`) of the holding page at start-up and Capacitor's own of the directory it is pointed at.
 final class WebViewLoader {
     private weak var bridge: CAPBridgeProtocol?
     private let onLoadStarted: (String) -> Void
