@@ -1,0 +1,2 @@
+package android.app;
+public abstract class Activity extends android.content.Context {}

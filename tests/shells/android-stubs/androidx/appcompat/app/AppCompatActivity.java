@@ -1,0 +1,2 @@
+package androidx.appcompat.app;
+public abstract class AppCompatActivity extends android.app.Activity {}

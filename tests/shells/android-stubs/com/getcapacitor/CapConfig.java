@@ -1,0 +1,2 @@
+package com.getcapacitor;
+public class CapConfig { public String getServerUrl() { return null; } }
