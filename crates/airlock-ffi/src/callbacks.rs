@@ -162,3 +162,59 @@ impl CancelToken {
         &self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airlock_core::events::{BundleInfo as CoreBundle, BundleStatus};
+
+    struct Throwing;
+
+    impl EventListener for Throwing {
+        fn on_event(&self, _event: AgentEvent) {
+            panic!("the foreign listener threw");
+        }
+    }
+
+    fn bundle() -> CoreBundle {
+        CoreBundle {
+            id: "b1".into(),
+            version: "1.0.1".into(),
+            downloaded: "2026-01-01T00:00:00.000Z".into(),
+            checksum: "00".into(),
+            status: BundleStatus::Pending,
+            link: None,
+            comment: Some("notes".into()),
+        }
+    }
+
+    #[test]
+    fn a_listener_that_throws_does_not_break_the_operation_that_emitted() {
+        ListenerSink(Arc::new(Throwing)).on_event(Event::DownloadComplete { bundle: bundle() });
+    }
+
+    #[test]
+    fn events_keep_every_field() {
+        let event = AgentEvent::from(Event::UpdateCheckResult {
+            kind: "up_to_date".into(),
+            message: Some("m".into()),
+            version: None,
+            bundle: bundle(),
+        });
+        let AgentEvent::UpdateCheckResult { kind, message, version, bundle } = event else {
+            panic!("wrong variant: {event:?}")
+        };
+        assert_eq!((kind.as_str(), message.as_deref(), version), ("up_to_date", Some("m"), None));
+        assert_eq!((bundle.id.as_str(), bundle.comment.as_deref()), ("b1", Some("notes")));
+        assert_eq!(bundle.status, crate::types::BundleStatus::Pending);
+    }
+
+    #[test]
+    fn a_cancel_token_cancels_its_core_handle() {
+        let token = CancelToken::new();
+        assert!(token.core().check().is_ok());
+        token.cancel();
+        assert!(token.is_cancelled());
+        assert!(matches!(token.core().check(), Err(airlock_core::Error::Cancelled)));
+    }
+}

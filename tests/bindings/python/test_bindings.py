@@ -239,6 +239,19 @@ class BindingsTest(unittest.TestCase):
         self.assertEqual({t for t, _ in self.device.events.events}, {result["thread"]})
         self.assertNotEqual(result["thread"], main)
 
+    def test_a_listener_that_throws_does_not_break_the_download(self):
+        class Throwing(airlock.EventListener):
+            def on_event(self, event):
+                raise RuntimeError("listener bug")
+
+        device = Device(signed_config())
+        self.addCleanup(device.close)
+        device.agent = airlock.Agent(json.dumps(signed_config()), device.facts, Throwing())
+        bundle = device.agent.download(airlock.DownloadRequest(manifest_url=PUBLISHER.manifest_url),
+                                       airlock.CancelToken())
+        self.assertEqual(bundle.version, VERSION)
+        self.assertEqual([b.id for b in device.agent.list()], [bundle.id])
+
     def test_a_cancelled_token_stops_the_download_before_it_starts(self):
         token = airlock.CancelToken()
         self.assertFalse(token.is_cancelled())
