@@ -4,49 +4,15 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use airlock_core::unpack::{FileEntry, Limits, unpack};
 use airlock_core::{Cancel, Error};
+use airlock_testkit::snapshot::{Node, snapshot};
 use airlock_testkit::zipcraft::{RawEntry, build, good_zip};
 use sha2::{Digest, Sha256};
 
 const INDEX: &[u8] = b"<!doctype html><html><body><script src=\"app.js\"></script></body></html>\n";
-
-/// What a directory holds, recursively, without following links.
-#[derive(Debug, PartialEq, Eq)]
-enum Node {
-    Dir,
-    File(Vec<u8>),
-    Link(PathBuf),
-    Other,
-}
-
-fn snapshot(root: &Path, skip: &Path) -> BTreeMap<PathBuf, Node> {
-    fn walk(dir: &Path, root: &Path, skip: &Path, out: &mut BTreeMap<PathBuf, Node>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path == skip {
-                continue;
-            }
-            let meta = fs::symlink_metadata(&path).unwrap();
-            let rel = path.strip_prefix(root).unwrap().to_path_buf();
-            if meta.file_type().is_symlink() {
-                out.insert(rel, Node::Link(fs::read_link(&path).unwrap()));
-            } else if meta.is_dir() {
-                out.insert(rel, Node::Dir);
-                walk(&path, root, skip, out);
-            } else if meta.is_file() {
-                out.insert(rel, Node::File(fs::read(&path).unwrap()));
-            } else {
-                out.insert(rel, Node::Other);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(root, root, skip, &mut out);
-    out
-}
 
 /// Files (with contents) and directories under `staging`, by relative path.
 fn tree_on_disk(staging: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {

@@ -3,4 +3,5 @@
 
 pub mod bundle;
 pub mod server;
+pub mod snapshot;
 pub mod zipcraft;
