@@ -8,7 +8,7 @@ use std::path::Path;
 
 use airlock_core::unpack::{FileEntry, Limits, check_path, unpack};
 use airlock_core::{Cancel, Error};
-use airlock_testkit::snapshot::{Node, snapshot};
+use airlock_testkit::snapshot::{files_and_dirs, snapshot};
 use airlock_testkit::zipcraft::{
     FLAG_ENCRYPTED, FLAG_UTF8, MODE_CHAR_DEVICE, MODE_DIR, MODE_FIFO, RawEntry, build, build_zip64, deflate, good_zip,
     streamed_zip,
@@ -491,23 +491,6 @@ fn good_cases() -> Vec<Good> {
     ]
 }
 
-/// Files and directories under `staging`, relative.
-fn tree_on_disk(staging: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
-    let mut files = BTreeMap::new();
-    let mut dirs = Vec::new();
-    for (path, node) in snapshot(staging, Path::new("")) {
-        let rel = path.to_str().unwrap().to_owned();
-        match node {
-            Node::File(bytes) => {
-                files.insert(rel, bytes);
-            }
-            Node::Dir => dirs.push(rel),
-            other => panic!("unexpected {other:?} at {rel}"),
-        }
-    }
-    (files, dirs)
-}
-
 #[test]
 fn hostile_zips_are_rejected_without_side_effects() {
     let sandbox = tempfile::tempdir().unwrap();
@@ -567,7 +550,7 @@ fn hostile_zips_are_rejected_without_side_effects() {
         .unwrap_or_else(|e| panic!("{name}: {e}"));
 
         assert_eq!(got, want, "{name}: returned tree");
-        let (files, dirs) = tree_on_disk(&staging);
+        let (files, dirs) = files_and_dirs(&staging);
         let want_files: BTreeMap<String, Vec<u8>> =
             case.tree.iter().map(|(p, b)| ((*p).to_owned(), b.clone())).collect();
         assert_eq!(files, want_files, "{name}: files on disk");
@@ -599,7 +582,7 @@ fn cancelling_stops_before_the_next_file() {
     let result = unpack(&zip_path, &staging, &Limits::default(), None, &cancel, &mut |_| trigger.cancel());
 
     assert!(matches!(result, Err(Error::Cancelled)), "got {result:?}");
-    let (files, _) = tree_on_disk(&staging);
+    let (files, _) = files_and_dirs(&staging);
     assert_eq!(files.keys().collect::<Vec<_>>(), ["index.html"]);
 }
 
@@ -625,7 +608,7 @@ fn a_two_thousand_file_bundle_installs_every_file() {
     let got = unpack(&zip_path, &staging, &Limits::default(), Some(&signed), &Cancel::never(), &mut |_| {}).unwrap();
 
     assert_eq!(got, signed);
-    let (on_disk, dirs) = tree_on_disk(&staging);
+    let (on_disk, dirs) = files_and_dirs(&staging);
     assert_eq!(on_disk.len(), 2001);
     assert_eq!(dirs.len(), 41);
     assert_eq!(on_disk["assets/d5/f1245.js"], contents[1245].1);

@@ -4,32 +4,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 
 use airlock_core::unpack::{FileEntry, Limits, unpack};
 use airlock_core::{Cancel, Error};
-use airlock_testkit::snapshot::{Node, snapshot};
+use airlock_testkit::snapshot::{files_and_dirs, snapshot};
 use airlock_testkit::zipcraft::{RawEntry, build, good_zip};
 use sha2::{Digest, Sha256};
 
 const INDEX: &[u8] = b"<!doctype html><html><body><script src=\"app.js\"></script></body></html>\n";
-
-/// Files (with contents) and directories under `staging`, by relative path.
-fn tree_on_disk(staging: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
-    let mut files = BTreeMap::new();
-    let mut dirs = Vec::new();
-    for (path, node) in snapshot(staging, Path::new("")) {
-        let rel = path.to_str().unwrap().to_owned();
-        match node {
-            Node::File(bytes) => {
-                files.insert(rel, bytes);
-            }
-            Node::Dir => dirs.push(rel),
-            other => panic!("unexpected {other:?} at {rel}"),
-        }
-    }
-    (files, dirs)
-}
 
 fn manifest(files: &[(String, Vec<u8>)]) -> Vec<FileEntry> {
     let mut list: Vec<FileEntry> = files
@@ -85,7 +67,7 @@ fn a_two_thousand_file_bundle_written_by_several_workers_gives_the_exact_tree_an
     .unwrap();
 
     assert_eq!(got, signed, "returned list: every file, sorted by path, with its size and SHA-256");
-    let (on_disk, dirs) = tree_on_disk(&staging);
+    let (on_disk, dirs) = files_and_dirs(&staging);
     let want: BTreeMap<String, Vec<u8>> = files.iter().cloned().collect();
     assert_eq!(on_disk.len(), 2000);
     assert!(on_disk == want, "the files on disk differ from the archive's");
@@ -133,7 +115,7 @@ fn a_crc_error_in_entry_1000_of_2000_rejects_the_whole_bundle_and_touches_nothin
     }
     assert_eq!(snapshot(sandbox.path(), &staging), before, "nothing changed outside staging");
     assert!(staging.is_dir(), "staging itself survives for the caller to remove");
-    let (on_disk, _) = tree_on_disk(&staging);
+    let (on_disk, _) = files_and_dirs(&staging);
     let known: BTreeMap<&str, &[u8]> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
     for (path, bytes) in &on_disk {
         let want = known.get(path.as_str()).unwrap_or_else(|| panic!("{path} is not in the archive"));

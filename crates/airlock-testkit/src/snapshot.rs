@@ -40,3 +40,20 @@ pub fn snapshot(root: &Path, skip: &Path) -> BTreeMap<PathBuf, Node> {
     walk(root, root, skip, &mut out);
     out
 }
+
+/// Files (with contents) and directories under `root`, by relative path; panics on links or special files.
+pub fn files_and_dirs(root: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
+    let mut files = BTreeMap::new();
+    let mut dirs = Vec::new();
+    for (path, node) in snapshot(root, Path::new("")) {
+        let rel = path.to_str().expect("utf-8 path").to_owned();
+        match node {
+            Node::File(bytes) => {
+                files.insert(rel, bytes);
+            }
+            Node::Dir => dirs.push(rel),
+            other => panic!("unexpected {other:?} at {rel}"),
+        }
+    }
+    (files, dirs)
+}
