@@ -107,7 +107,9 @@ impl Agent {
         if let Ok(entries) = fs::read_dir(self.layout.objects()) {
             for e in entries.filter_map(|e| e.ok()) {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                // Only regular files (`file_type` does not follow links): a planted link is never a source.
+                let regular = e.file_type().is_ok_and(|t| t.is_file());
+                if regular && name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
                     index.insert(name, e.path());
                 }
             }
@@ -177,9 +179,13 @@ impl Agent {
     }
 }
 
-/// Hard-links `src` to the new name `dst`; `Ok(false)` when the file system cannot link (then copy instead).
-/// Any other failure, an existing `dst` above all, is an error: never write through an existing name.
+/// Hard-links `src` to the new name `dst`; `Ok(false)` when the file system cannot link or `src` is not a
+/// regular file (then `copy_new`, which refuses a link). Any other failure, an existing `dst` above all, is an
+/// error: never write through an existing name, never link a symbolic link into a bundle tree.
 fn link_new(src: &Path, dst: &Path) -> Result<bool> {
+    if !fs::symlink_metadata(src).is_ok_and(|m| m.is_file()) {
+        return Ok(false);
+    }
     match fs::hard_link(src, dst) {
         Ok(()) => Ok(true),
         Err(e)
@@ -196,11 +202,11 @@ fn link_new(src: &Path, dst: &Path) -> Result<bool> {
     }
 }
 
-/// Copies into a name that must not exist yet (`create_new`, no symlink following).
+/// Copies into a name that must not exist yet (`create_new`), following a symbolic link at neither end.
 fn copy_new(src: &Path, dst: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut input = File::open(src)?;
-    let mut out = fs::OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(dst)?;
+    let mut input = fs::OpenOptions::new().read(true).custom_flags(fsutil::NOFOLLOW).open(src)?;
+    let mut out = fs::OpenOptions::new().write(true).create_new(true).custom_flags(fsutil::NOFOLLOW).open(dst)?;
     std::io::copy(&mut input, &mut out)?;
     Ok(())
 }
@@ -215,7 +221,11 @@ fn inflate_verified(part: &Path, target: &Path, f: &FileEntry) -> Result<()> {
     let tmp = part.with_extension("inflating");
     let input = File::open(part).map_err(|e| Error::io("open object", e))?;
     let mut reader = flate2::read::DeflateDecoder::new(input).take(f.size + 1);
-    let mut out = File::create(&tmp).map_err(|e| Error::io("create object", e))?;
+    let mut out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new().write(true).create(true).truncate(true).custom_flags(fsutil::NOFOLLOW).open(&tmp)
+    }
+    .map_err(|e| Error::io(format!("create object {}", tmp.display()), e))?;
     let mut h = Sha256::new();
     let mut n = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
@@ -261,7 +271,8 @@ fn hash_is(path: &Path, f: &FileEntry, buf: &mut [u8]) -> bool {
 
 /// Removes fetched objects no bundle links to any more (link count 1: only `objects/` names them), once they are
 /// older than a grace period (a concurrent delta install may have fetched them and not linked them yet). The caller
-/// holds the root lock.
+/// holds the root lock. `DirEntry::metadata` does not follow links: a planted link is not a file and stays (the
+/// next start removes it), and `remove_file` would only unlink it.
 pub(crate) fn gc_objects(objects: &Path) {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = fs::read_dir(objects) else { return };
