@@ -2,7 +2,7 @@
 //! `staging/`, `bundles/`, `downloads/`, `objects/` themselves, or any entry inside them) is never followed —
 //! not by the sweeps at open, not by downloads, deletes or garbage collection. A layout directory that is a link
 //! makes `open` refuse with an error naming the path, saying it is a link and what to do; a link inside is
-//! removed (its target untouched) or refused. In every case the link's target ("the victim", outside the root)
+//! removed (its target untouched) or refused, and a delta install never takes one as a source. In every case the link's target ("the victim", outside the root)
 //! is byte-for-byte what it was.
 
 mod common;
@@ -12,9 +12,11 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use airlock_core::envelope::{self, Signer};
 use airlock_core::install::DownloadRequest;
+use airlock_core::release::{BundleRef, NativeRange, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
 use airlock_core::{Agent, Cancel, Error};
-use airlock_testkit::bundle::{Dist, sha256_hex};
+use airlock_testkit::bundle::{Dist, b64, sha256_hex};
 use airlock_testkit::server::TestServer;
 use airlock_testkit::snapshot::{Node, snapshot};
 use common::{Phone, install};
@@ -211,4 +213,73 @@ fn deleting_and_collecting_a_bundle_whose_tree_was_swapped_for_a_link_leaves_the
     assert!(!Path::new(&launch.path).starts_with(victim.path()), "a linked tree was served");
     assert!(!launch.path.contains(&two.id), "a tree swapped for a link was served: {}", launch.path);
     assert_eq!(victim.snapshot(), before);
+}
+
+/// Serves a signed release of `dist` (full bundle and per-file objects) and returns its manifest URL.
+fn serve_release(server: &TestServer, signer: &Signer, n: u64, dist: &Dist) -> String {
+    const APP: &str = "com.example.app";
+    let zip = dist.zip();
+    server.put(&format!("/{APP}/bundles/{n}.zip"), zip.clone());
+    for (_, bytes) in &dist.files {
+        server.put(&format!("/{APP}/objects/{}", sha256_hex(bytes)), bytes.clone());
+    }
+    let manifest = ReleaseManifest {
+        spec: 1,
+        app_id: APP.into(),
+        release: n,
+        version: format!("1.0.{n}"),
+        native: NativeRange { min: None, max: None },
+        platforms: vec![],
+        created_at: "2026-11-28T00:00:00Z".into(),
+        bundle: BundleRef {
+            url: format!("../bundles/{n}.zip"),
+            size: zip.len() as u64,
+            sha256: sha256_hex(&zip),
+            encryption: None,
+        },
+        files: dist.entries(),
+        metadata: None,
+        compressed_objects: vec![],
+    };
+    let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[signer]);
+    server.put(&format!("/{APP}/releases/{n}.json"), env);
+    server.url(&format!("/{APP}/releases/{n}.json"))
+}
+
+#[test]
+fn a_delta_install_never_takes_a_planted_object_link_as_a_source() {
+    let server = TestServer::start();
+    let signer = Signer::from_seed(&[7u8; 32]);
+    let phone = Phone::new(serde_json::json!({
+        "catalogUrl": server.url("/"),
+        "trustedKeys": [b64(&signer.public_key())],
+    }));
+    let victim = Victim::new();
+    let agent = open(&phone).expect("opens");
+    // Shares every builtin file, so the delta path is taken and only `extra.js` is an object to fetch.
+    let extra = b"console.log('the new file of release 2');\n".to_vec();
+    let dist = phone.device.builtin.with_file("extra.js", &extra);
+    let url = serve_release(&server, &signer, 2, &dist);
+    // A link named like the object, pointing at a file with the very same bytes outside the root: its hash
+    // passes, yet taking it would put a link (or the victim's inode) into the bundle tree.
+    fs::write(victim.file("same-bytes.js"), &extra).unwrap();
+    let object = phone.device.root().join("objects").join(sha256_hex(&extra));
+    symlink(victim.file("same-bytes.js"), &object).unwrap();
+    let before = victim.snapshot();
+
+    let info = agent
+        .download(&DownloadRequest { manifest_url: Some(url), ..Default::default() }, &Cancel::never())
+        .expect("the release installs");
+
+    let tree = phone.device.root().join("bundles").join(&info.id);
+    dist.assert_tree(&tree);
+    for (path, node) in snapshot(&tree, Path::new("")) {
+        assert!(matches!(node, Node::Dir | Node::File(_)), "{} in the bundle tree is {node:?}", path.display());
+    }
+    assert_eq!(victim.snapshot(), before, "the victim changed");
+    assert_eq!(
+        server.requests_for(&format!("/com.example.app/objects/{}", sha256_hex(&extra))).len(),
+        1,
+        "the object must be fetched, not taken from the planted link"
+    );
 }
