@@ -289,6 +289,28 @@ impl DirFd {
         Ok(())
     }
 
+    /// Creates the directory `rel` below this one and its missing parents (an existing directory is fine; a
+    /// link in the way is refused, not followed).
+    pub fn mkdirs(&self, rel: &str) -> Result<()> {
+        let mut done = 0;
+        for name in rel.split('/') {
+            let here = &rel[..done + name.len()];
+            done += name.len() + 1;
+            if name.is_empty() {
+                continue;
+            }
+            if let Err(made) = self.mkdir(here) {
+                // An existing real directory is fine; a link there is refused by name; else the mkdir error.
+                match self.sub(here) {
+                    Ok(_) => {}
+                    Err(e) if is_symlink(&self.path.join(here)) => return Err(e),
+                    Err(_) => return Err(made),
+                }
+            }
+        }
+        self.sub(rel).map(drop)
+    }
+
     /// Creates the new regular file `rel` below this one (`O_CREAT | O_EXCL | O_NOFOLLOW`) for writing.
     pub fn create_new(&self, rel: &str) -> Result<File> {
         use std::os::fd::FromRawFd;
@@ -412,6 +434,12 @@ mod tests {
         }
         assert_eq!(fs::read_dir(&victim).unwrap().count(), 0, "something was written through a link: {refused:?}");
         assert!(base.mkdir("assets").is_err(), "mkdir over a link must fail");
+        base.mkdirs("js/a/b").unwrap();
+        base.mkdirs("js/a/b").unwrap();
+        assert!(staging.join("js/a/b").is_dir());
+        let message = base.mkdirs("assets/x/y").unwrap_err().to_string();
+        assert!(message.contains("is a symbolic link"), "{message}");
+        assert_eq!(fs::read_dir(&victim).unwrap().count(), 0);
     }
 
     #[test]
