@@ -57,8 +57,8 @@ impl Layout {
     }
 
     /// Creates the directory skeleton (idempotent, durable). Refuses a layout whose root, `bundles/`,
-    /// `staging/`, `downloads/` or `objects/` is a symbolic link or not a directory, naming the path: sweeps
-    /// and writes through it would empty or overwrite what it points at.
+    /// `staging/`, `downloads/` or `objects/` is a symbolic link or not a directory, or whose database or root
+    /// lock file is a link, naming the path: sweeps and writes through it would empty or overwrite its target.
     pub fn ensure(&self) -> Result<()> {
         for d in [self.root.clone(), self.bundles(), self.staging(), self.downloads(), self.objects()] {
             match fs::symlink_metadata(&d) {
@@ -78,6 +78,13 @@ impl Layout {
             made.map_err(|e| Error::io(format!("create {}", d.display()), e))?;
             if let Some(p) = d.parent() {
                 fsutil::sync_dir(p)?;
+            }
+        }
+        // SQLite and the root lock would open their files through a link too.
+        for name in ["state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm", "lock"] {
+            let p = self.root.join(name);
+            if fsutil::is_symlink(&p) {
+                return Err(fsutil::planted_link(&p));
             }
         }
         Ok(())

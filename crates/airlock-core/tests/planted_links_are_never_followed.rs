@@ -1,5 +1,6 @@
 //! Specification of the data directory's trust model: a symbolic link planted in the agent's layout (the root,
-//! `staging/`, `bundles/`, `downloads/`, `objects/` themselves, or any entry inside them) is never followed —
+//! `staging/`, `bundles/`, `downloads/`, `objects/` themselves, the database, the root lock, or any entry inside
+//! the four directories) is never followed —
 //! not by the sweeps at open, not by downloads, deletes or garbage collection. A layout directory that is a link
 //! makes `open` refuse with an error naming the path, saying it is a link and what to do; a link inside is
 //! removed (its target untouched) or refused, and a delta install never takes one as a source. In every case the link's target ("the victim", outside the root)
@@ -71,7 +72,7 @@ fn is_link(p: &Path) -> bool {
 
 #[test]
 fn a_layout_directory_that_is_a_link_makes_open_refuse_and_leaves_its_target_as_it_was() {
-    for dir in ["", "staging", "bundles", "downloads", "objects"] {
+    for dir in ["", "staging", "bundles", "downloads", "objects", "state.sqlite3", "lock"] {
         let phone = Phone::new(serde_json::json!({}));
         let victim = Victim::new();
         let root = phone.device.root();
@@ -79,10 +80,16 @@ fn a_layout_directory_that_is_a_link_makes_open_refuse_and_leaves_its_target_as_
             root.clone()
         } else {
             drop(open(&phone).expect("a clean layout opens"));
-            fs::remove_dir(root.join(dir)).unwrap();
-            root.join(dir)
+            let p = root.join(dir);
+            if p.is_dir() { fs::remove_dir(&p) } else { fs::remove_file(&p) }.unwrap();
+            p
         };
-        symlink(victim.path(), &planted).unwrap();
+        if dir.contains('.') || dir == "lock" {
+            // The database and the root lock: a link to a file of the victim.
+            symlink(victim.file("notes.txt"), &planted).unwrap();
+        } else {
+            symlink(victim.path(), &planted).unwrap();
+        }
         let before = victim.snapshot();
 
         let err = open(&phone).err().unwrap_or_else(|| panic!("{dir:?}: open must refuse a linked layout"));
