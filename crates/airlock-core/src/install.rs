@@ -330,7 +330,7 @@ impl Agent {
             .truncate(true)
             .custom_flags(fsutil::NOFOLLOW)
             .open(&paths.plain)
-            .map_err(|e| Error::io("create decrypted bundle", e))?;
+            .map_err(|e| Error::io(format!("create decrypted bundle {}", paths.plain.display()), e))?;
         let mut w = BufWriter::with_capacity(256 * 1024, out);
         crypto::decrypt(
             &bundle_key,
