@@ -1,6 +1,8 @@
 //! File-level delta updates. Invariant: a file is taken from local storage only if its SHA-256 matches the
 //! signed list, only missing objects are fetched (each verified before it is stored), and the assembled tree is
 //! re-hashed against the signed list before it is published — a delta install is byte-identical to a full one.
+//! Sources are regular files only (never a link), and the tree is assembled with `*at` calls from a descriptor
+//! of its staging directory that never follow a link.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -59,6 +61,7 @@ impl Agent {
         // The manifest's paths passed the unpack path policy (ReleaseManifest::parse); this is a second guard.
         crate::unpack::check_file_list(files, &crate::unpack::Limits::default())?;
         let builtin = &self.config.device.builtin_dir;
+        let base = fsutil::DirFd::open(staging.path())?;
         for f in files {
             cancel.check()?;
             let src = local.get(&f.sha256).ok_or_else(|| {
@@ -68,13 +71,13 @@ impl Agent {
             if !dst.starts_with(staging.path()) {
                 return Err(Error::rejected("bad_metadata", format!("{} leaves the bundle directory", f.path)));
             }
-            if let Some(parent) = dst.parent() {
-                fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
+            if let Some((parent, _)) = f.path.rsplit_once('/') {
+                base.mkdirs(parent)?;
             }
             // Files of the builtin bundle live outside our root and are not ours to share: always copied.
-            let linked = !src.starts_with(builtin) && link_new(src, &dst)?;
+            let linked = !src.starts_with(builtin) && link_new(src, &base, &f.path)?;
             if !linked {
-                copy_new(src, &dst).map_err(|e| Error::io(format!("copy {}", f.path), e))?;
+                copy_new(src, &base, &f.path)?;
             }
             if !hash_is(&dst, f, &mut buf) {
                 return Err(Error::rejected(
@@ -107,7 +110,9 @@ impl Agent {
         if let Ok(entries) = fs::read_dir(self.layout.objects()) {
             for e in entries.filter_map(|e| e.ok()) {
                 let name = e.file_name().to_string_lossy().into_owned();
-                if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                // Only regular files (`file_type` does not follow links): a planted link is never a source.
+                let regular = e.file_type().is_ok_and(|t| t.is_file());
+                if regular && name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
                     index.insert(name, e.path());
                 }
             }
@@ -177,10 +182,15 @@ impl Agent {
     }
 }
 
-/// Hard-links `src` to the new name `dst`; `Ok(false)` when the file system cannot link (then copy instead).
-/// Any other failure, an existing `dst` above all, is an error: never write through an existing name.
-fn link_new(src: &Path, dst: &Path) -> Result<bool> {
-    match fs::hard_link(src, dst) {
+/// Hard-links `src` to the new name `rel` below `base` (`linkat` from the staging descriptor); `Ok(false)` when
+/// the file system cannot link or `src` is not a regular file (then `copy_new`, which refuses a link). Any other
+/// failure, an existing name above all, is an error: never write through an existing name, never link a
+/// symbolic link into a bundle tree.
+fn link_new(src: &Path, base: &fsutil::DirFd, rel: &str) -> Result<bool> {
+    if !fs::symlink_metadata(src).is_ok_and(|m| m.is_file()) {
+        return Ok(false);
+    }
+    match base.hard_link_new(src, rel) {
         Ok(()) => Ok(true),
         Err(e)
             if matches!(
@@ -192,16 +202,21 @@ fn link_new(src: &Path, dst: &Path) -> Result<bool> {
         {
             Ok(false)
         }
-        Err(e) => Err(Error::io(format!("link {}", dst.display()), e)),
+        Err(e) => Err(Error::io(format!("link {rel}"), e)),
     }
 }
 
-/// Copies into a name that must not exist yet (`create_new`, no symlink following).
-fn copy_new(src: &Path, dst: &Path) -> std::io::Result<()> {
+/// Copies into the new name `rel` below `base` (`openat` with `O_CREAT | O_EXCL | O_NOFOLLOW`), following a
+/// symbolic link at neither end.
+fn copy_new(src: &Path, base: &fsutil::DirFd, rel: &str) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut input = File::open(src)?;
-    let mut out = fs::OpenOptions::new().write(true).create_new(true).custom_flags(libc::O_NOFOLLOW).open(dst)?;
-    std::io::copy(&mut input, &mut out)?;
+    let mut input = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(fsutil::NOFOLLOW)
+        .open(src)
+        .map_err(|e| Error::io(format!("copy {rel} from {}", src.display()), e))?;
+    let mut out = base.create_new(rel)?;
+    std::io::copy(&mut input, &mut out).map_err(|e| Error::io(format!("copy {rel}"), e))?;
     Ok(())
 }
 
@@ -215,7 +230,11 @@ fn inflate_verified(part: &Path, target: &Path, f: &FileEntry) -> Result<()> {
     let tmp = part.with_extension("inflating");
     let input = File::open(part).map_err(|e| Error::io("open object", e))?;
     let mut reader = flate2::read::DeflateDecoder::new(input).take(f.size + 1);
-    let mut out = File::create(&tmp).map_err(|e| Error::io("create object", e))?;
+    let mut out = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new().write(true).create(true).truncate(true).custom_flags(fsutil::NOFOLLOW).open(&tmp)
+    }
+    .map_err(|e| Error::io(format!("create object {}", tmp.display()), e))?;
     let mut h = Sha256::new();
     let mut n = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
@@ -261,7 +280,8 @@ fn hash_is(path: &Path, f: &FileEntry, buf: &mut [u8]) -> bool {
 
 /// Removes fetched objects no bundle links to any more (link count 1: only `objects/` names them), once they are
 /// older than a grace period (a concurrent delta install may have fetched them and not linked them yet). The caller
-/// holds the root lock.
+/// holds the root lock. `DirEntry::metadata` does not follow links: a planted link is not a file and stays (the
+/// next start removes it), and `remove_file` would only unlink it.
 pub(crate) fn gc_objects(objects: &Path) {
     use std::os::unix::fs::MetadataExt;
     let Ok(entries) = fs::read_dir(objects) else { return };

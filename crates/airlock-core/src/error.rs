@@ -91,6 +91,12 @@ impl Error {
     pub fn io(context: impl std::fmt::Display, err: io::Error) -> Self {
         if is_disk_full(&err) {
             Error::DiskFull(format!("{context}: {err}; free some space on the device and retry"))
+        } else if err.raw_os_error() == Some(libc::ELOOP) {
+            // Only `O_NOFOLLOW` opens meet ELOOP in the data directory: a link was planted where a file belongs.
+            Error::Storage(format!(
+                "{context}: it is a symbolic link, which airlock never follows in its data directory; remove the \
+                 link (or clear the app's data) and retry"
+            ))
         } else {
             Error::Storage(format!("{context}: {err}"))
         }

@@ -1,8 +1,10 @@
 //! File-system primitives with explicit durability. Invariant: a function here that says "durable" has made
-//! its data and the directory entries that name it reach stable storage before it returns.
+//! its data and the directory entries that name it reach stable storage before it returns, and nothing here
+//! writes, creates or removes anything through a symbolic link (`O_NOFOLLOW`, `*at` calls on [`DirFd`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
@@ -82,7 +84,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let parent = path.parent().ok_or_else(|| Error::Storage(format!("{} has no parent", path.display())))?;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let res = (|| -> io::Result<()> {
-        let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+        let mut f = OpenOptions::new().write(true).create(true).truncate(true).custom_flags(NOFOLLOW).open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -159,6 +161,7 @@ impl FileLock {
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(NOFOLLOW)
             .open(path)
             .map_err(|e| Error::io(format!("open lock {}", path.display()), e))?;
         loop {
@@ -175,6 +178,184 @@ impl FileLock {
             }
         }
     }
+}
+
+/// Flags for every file the engine opens for writing in its data directory: never through a symbolic link
+/// (`ELOOP` instead, which [`Error::io`] reports as a planted link), never inherited by child processes.
+pub const NOFOLLOW: libc::c_int = libc::O_NOFOLLOW | libc::O_CLOEXEC;
+
+/// True when `path` itself (not what it points to) is a symbolic link.
+pub fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// The refusal for a symbolic link found where the layout wants one of its own directories.
+pub fn planted_link(path: &Path) -> Error {
+    Error::Storage(format!(
+        "{} is a symbolic link; airlock never follows links in its data directory (a sweep or a write through it \
+         would empty or overwrite what it points at): remove the link (or clear the app's data) and start again",
+        path.display()
+    ))
+}
+
+/// Removes every symbolic link directly inside `dir` — the link, never what it points at — and returns their
+/// paths. A missing `dir` holds none.
+pub fn unlink_links_in(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut removed = Vec::new();
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(Error::io(format!("list {}", dir.display()), e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("list {}", dir.display()), e))?;
+        // `DirEntry::file_type` does not follow the link.
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            let path = entry.path();
+            fs::remove_file(&path).map_err(|e| Error::io(format!("remove the link {}", path.display()), e))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
+/// A directory opened without following a link at any step, for `*at` calls relative to it: a symbolic link
+/// swapped in for a directory or a file below it makes the call fail (`ELOOP`, `EEXIST`) instead of reaching
+/// what the link points at.
+#[derive(Debug)]
+pub struct DirFd {
+    fd: std::os::fd::OwnedFd,
+    path: std::path::PathBuf,
+}
+
+fn c_name(name: &str) -> io::Result<std::ffi::CString> {
+    std::ffi::CString::new(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a file name"))
+}
+
+impl DirFd {
+    /// Opens `path`, refusing a link at its last component (its ancestors are the layout's, checked at open).
+    pub fn open(path: &Path) -> Result<DirFd> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| Error::Storage(format!("{} has a NUL byte", path.display())))?;
+        // SAFETY: `c` is a valid C string; the returned descriptor is checked and then owned.
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | NOFOLLOW) };
+        Self::owned(fd, path.to_path_buf())
+            .map_err(|e| Error::io(format!("open {}", path.display()), link_aware(e, path)))
+    }
+
+    fn owned(fd: libc::c_int, path: std::path::PathBuf) -> io::Result<DirFd> {
+        use std::os::fd::FromRawFd;
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        Ok(DirFd { fd: unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }, path })
+    }
+
+    fn raw(&self) -> libc::c_int {
+        use std::os::fd::AsRawFd;
+        self.fd.as_raw_fd()
+    }
+
+    /// The sub-directory `name` (one component), never through a link.
+    fn child(&self, name: &str) -> io::Result<DirFd> {
+        let c = c_name(name)?;
+        // SAFETY: `c` is a valid C string and `self.raw()` an open directory descriptor.
+        let fd = unsafe { libc::openat(self.raw(), c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | NOFOLLOW) };
+        Self::owned(fd, self.path.join(name))
+    }
+
+    /// The directory `rel` (`/`-separated, relative) below this one, walking each component without following.
+    pub fn sub(&self, rel: &str) -> Result<DirFd> {
+        let mut dir = DirFd { fd: self.fd.try_clone().map_err(|e| Error::io("dup", e))?, path: self.path.clone() };
+        for name in rel.split('/').filter(|n| !n.is_empty()) {
+            let full = dir.path.join(name);
+            dir = dir.child(name).map_err(|e| Error::io(format!("open {}", full.display()), link_aware(e, &full)))?;
+        }
+        Ok(dir)
+    }
+
+    /// Creates the directory `rel` below this one; its parents must exist. Fails if the name exists (a link too).
+    pub fn mkdir(&self, rel: &str) -> Result<()> {
+        let (parent, name) = split_rel(rel);
+        let dir = self.sub(parent)?;
+        let full = dir.path.join(name);
+        let c = c_name(name).map_err(|e| Error::io(format!("create {}", full.display()), e))?;
+        // SAFETY: `c` is a valid C string and `dir.raw()` an open directory descriptor.
+        if unsafe { libc::mkdirat(dir.raw(), c.as_ptr(), 0o755) } != 0 {
+            return Err(Error::io(format!("creating directory {}", full.display()), io::Error::last_os_error()));
+        }
+        Ok(())
+    }
+
+    /// Creates the directory `rel` below this one and its missing parents (an existing directory is fine; a
+    /// link in the way is refused, not followed).
+    pub fn mkdirs(&self, rel: &str) -> Result<()> {
+        let mut done = 0;
+        for name in rel.split('/') {
+            let here = &rel[..done + name.len()];
+            done += name.len() + 1;
+            if name.is_empty() {
+                continue;
+            }
+            if let Err(made) = self.mkdir(here) {
+                // An existing real directory is fine; a link there is refused by name; else the mkdir error.
+                match self.sub(here) {
+                    Ok(_) => {}
+                    Err(e) if is_symlink(&self.path.join(here)) => return Err(e),
+                    Err(_) => return Err(made),
+                }
+            }
+        }
+        self.sub(rel).map(drop)
+    }
+
+    /// Creates the new regular file `rel` below this one (`O_CREAT | O_EXCL | O_NOFOLLOW`) for writing.
+    pub fn create_new(&self, rel: &str) -> Result<File> {
+        use std::os::fd::FromRawFd;
+        let (parent, name) = split_rel(rel);
+        let dir = self.sub(parent)?;
+        let full = dir.path.join(name);
+        let c = c_name(name).map_err(|e| Error::io(format!("creating {}", full.display()), e))?;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | NOFOLLOW;
+        // SAFETY: `c` is a valid C string and `dir.raw()` an open directory descriptor.
+        let fd = unsafe { libc::openat(dir.raw(), c.as_ptr(), flags, 0o644 as libc::c_uint) };
+        if fd < 0 {
+            return Err(Error::io(format!("creating {}", full.display()), io::Error::last_os_error()));
+        }
+        // SAFETY: `fd` is a fresh descriptor nobody else owns.
+        Ok(unsafe { File::from_raw_fd(fd) })
+    }
+
+    /// Hard-links the existing file `src` to the new name `rel` below this one (`linkat`, `src` not followed).
+    pub fn hard_link_new(&self, src: &Path, rel: &str) -> io::Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        let (parent, name) = split_rel(rel);
+        let dir = self.sub(parent).map_err(|e| io::Error::other(e.to_string()))?;
+        let c_src = std::ffi::CString::new(src.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in a path"))?;
+        let c = c_name(name)?;
+        // SAFETY: valid C strings and an open directory descriptor; flags 0 never follows `src`.
+        if unsafe { libc::linkat(libc::AT_FDCWD, c_src.as_ptr(), dir.raw(), c.as_ptr(), 0) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// Linux answers `O_DIRECTORY | O_NOFOLLOW` on a link with ENOTDIR, Apple with ELOOP: report both as ELOOP.
+fn link_aware(e: io::Error, path: &Path) -> io::Error {
+    if e.raw_os_error() == Some(libc::ENOTDIR) && is_symlink(path) {
+        io::Error::from_raw_os_error(libc::ELOOP)
+    } else {
+        e
+    }
+}
+
+/// `"a/b/c.js"` → (`"a/b"`, `"c.js"`); `"c.js"` → (`""`, `"c.js"`).
+fn split_rel(rel: &str) -> (&str, &str) {
+    rel.rsplit_once('/').unwrap_or(("", rel))
 }
 
 #[cfg(test)]
@@ -198,6 +379,67 @@ mod tests {
         assert!(FileLock::try_exclusive(&p).unwrap().is_none());
         drop(a);
         assert!(FileLock::try_exclusive(&p).unwrap().is_some());
+    }
+
+    /// What `std::fs::remove_dir_all` (and so `remove_path`) really does with links, checked rather than assumed:
+    /// a link given as the path is unlinked, links inside the tree are unlinked, but a link among the path's
+    /// *parents* is resolved by the kernel like any path — which is why `Layout::ensure` refuses a linked layout.
+    #[test]
+    fn remove_dir_all_unlinks_links_at_the_top_and_inside_but_resolves_linked_parents() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::create_dir_all(victim.join("x/deep")).unwrap();
+        fs::write(victim.join("x/deep/f"), b"keep").unwrap();
+        let tree = dir.path().join("tree");
+        fs::create_dir(&tree).unwrap();
+        symlink(&victim, tree.join("inner")).unwrap();
+        symlink(&victim, dir.path().join("top")).unwrap();
+
+        fs::remove_dir_all(dir.path().join("top")).unwrap();
+        assert!(!is_symlink(&dir.path().join("top")) && victim.join("x/deep/f").exists(), "top link: unlinked only");
+        remove_path(&tree).unwrap();
+        assert!(!tree.exists() && victim.join("x/deep/f").exists(), "inner link: unlinked only");
+
+        symlink(&victim, dir.path().join("parent")).unwrap();
+        remove_path(&dir.path().join("parent/x")).unwrap();
+        assert!(!victim.join("x").exists(), "a linked parent is followed by the kernel");
+    }
+
+    #[test]
+    fn dir_fd_calls_never_follow_a_link_swapped_in_for_a_directory_or_a_file() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::create_dir(&victim).unwrap();
+        let staging = dir.path().join("staging");
+        fs::create_dir(&staging).unwrap();
+        let base = DirFd::open(&staging).unwrap();
+        base.mkdir("js").unwrap();
+        base.create_new("js/app.js").unwrap().write_all(b"ok").unwrap();
+        assert_eq!(fs::read(staging.join("js/app.js")).unwrap(), b"ok");
+        symlink(&victim, staging.join("assets")).unwrap();
+        symlink(victim.join("planted"), staging.join("index.html")).unwrap();
+        let src = staging.join("js/app.js");
+
+        let refused = [
+            base.mkdir("assets/css").unwrap_err().to_string(),
+            base.create_new("assets/a.png").unwrap_err().to_string(),
+            base.create_new("index.html").unwrap_err().to_string(),
+            base.hard_link_new(&src, "assets/b.js").unwrap_err().to_string(),
+            DirFd::open(&staging.join("assets")).unwrap_err().to_string(),
+        ];
+        for message in refused.iter().take(2).chain(refused.last()) {
+            assert!(message.contains("is a symbolic link"), "{message}");
+        }
+        assert_eq!(fs::read_dir(&victim).unwrap().count(), 0, "something was written through a link: {refused:?}");
+        assert!(base.mkdir("assets").is_err(), "mkdir over a link must fail");
+        base.mkdirs("js/a/b").unwrap();
+        base.mkdirs("js/a/b").unwrap();
+        assert!(staging.join("js/a/b").is_dir());
+        let message = base.mkdirs("assets/x/y").unwrap_err().to_string();
+        assert!(message.contains("is a symbolic link"), "{message}");
+        assert_eq!(fs::read_dir(&victim).unwrap().count(), 0);
     }
 
     #[test]

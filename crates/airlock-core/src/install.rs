@@ -5,6 +5,7 @@
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter};
+use std::os::unix::fs::OpenOptionsExt;
 
 use crate::agent::Agent;
 use crate::boot;
@@ -327,8 +328,9 @@ impl Agent {
             .write(true)
             .create(true)
             .truncate(true)
+            .custom_flags(fsutil::NOFOLLOW)
             .open(&paths.plain)
-            .map_err(|e| Error::io("create decrypted bundle", e))?;
+            .map_err(|e| Error::io(format!("create decrypted bundle {}", paths.plain.display()), e))?;
         let mut w = BufWriter::with_capacity(256 * 1024, out);
         crypto::decrypt(
             &bundle_key,

@@ -1,5 +1,7 @@
-//! On-disk layout under `<dataDir>/airlock/`. Invariant: every path the engine touches is derived here, and a
-//! staging directory is either owned by a live installer (its lock is held) or garbage that `sweep` removes.
+//! On-disk layout under `<dataDir>/airlock/`. Invariant: every path the engine touches is derived here, a
+//! staging directory is either owned by a live installer (its lock is held) or garbage that `sweep` removes,
+//! and no symbolic link in the layout is ever followed: the root and its four directories must be real
+//! directories (`ensure` refuses a link), and a link found inside them is removed, never its target.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -54,17 +56,55 @@ impl Layout {
         }
     }
 
-    /// Creates the directory skeleton (idempotent, durable).
+    /// Creates the directory skeleton (idempotent, durable). Refuses a layout whose root, `bundles/`,
+    /// `staging/`, `downloads/` or `objects/` is a symbolic link or not a directory, or whose database or root
+    /// lock file is a link, naming the path: sweeps and writes through it would empty or overwrite its target.
     pub fn ensure(&self) -> Result<()> {
         for d in [self.root.clone(), self.bundles(), self.staging(), self.downloads(), self.objects()] {
-            if !d.is_dir() {
-                fs::create_dir_all(&d).map_err(|e| Error::io(format!("create {}", d.display()), e))?;
-                if let Some(p) = d.parent() {
-                    fsutil::sync_dir(p)?;
+            match fs::symlink_metadata(&d) {
+                Ok(m) if m.file_type().is_symlink() => return Err(fsutil::planted_link(&d)),
+                Ok(m) if m.is_dir() => continue,
+                Ok(_) => {
+                    return Err(Error::Storage(format!(
+                        "{} is not a directory; remove it (or clear the app's data) and start again",
+                        d.display()
+                    )));
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("inspect {}", d.display()), e)),
+            }
+            // `create_dir` never follows a link at the new name (EEXIST); only the root's parents may be made.
+            let made = if d == self.root { fs::create_dir_all(&d) } else { fs::create_dir(&d) };
+            made.map_err(|e| Error::io(format!("create {}", d.display()), e))?;
+            if let Some(p) = d.parent() {
+                fsutil::sync_dir(p)?;
+            }
+        }
+        // SQLite and the root lock would open their files through a link too.
+        for name in ["state.sqlite3", "state.sqlite3-wal", "state.sqlite3-shm", "lock"] {
+            let p = self.root.join(name);
+            if fsutil::is_symlink(&p) {
+                return Err(fsutil::planted_link(&p));
             }
         }
         Ok(())
+    }
+
+    /// Removes the symbolic links planted directly inside `bundles/`, `staging/`, `downloads/` and `objects/`
+    /// (the links only, never their targets: nothing the engine makes there is a link). Returns how many.
+    pub fn remove_planted_links(&self) -> Result<usize> {
+        let mut n = 0;
+        for d in [self.bundles(), self.staging(), self.downloads(), self.objects()] {
+            let removed = fsutil::unlink_links_in(&d)?;
+            for p in &removed {
+                log::warn!("removed the symbolic link {} planted in the data directory (not followed)", p.display());
+            }
+            if !removed.is_empty() {
+                fsutil::sync_dir(&d)?;
+            }
+            n += removed.len();
+        }
+        Ok(n)
     }
 
     /// A fresh staging directory owned by this installer until dropped or published.
@@ -78,10 +118,11 @@ impl Layout {
         Ok(Staging { dir, lock_path, _lock: lock, published: false })
     }
 
-    /// Removes staging directories whose installer is gone (its lock is free) and plaintext leftovers in
-    /// `downloads/` whose download lock is free. Returns how many entries were removed.
+    /// Removes planted links (`remove_planted_links`), then staging directories whose installer is gone (its
+    /// lock is free) and plaintext leftovers in `downloads/` whose download lock is free. Returns how many
+    /// entries were removed.
     pub fn sweep(&self) -> Result<usize> {
-        let mut removed = 0;
+        let mut removed = self.remove_planted_links()?;
         let Ok(entries) = fs::read_dir(self.staging()) else { return Ok(0) };
         let mut names: Vec<String> =
             entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();

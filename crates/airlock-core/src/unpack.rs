@@ -23,7 +23,8 @@ use crate::events::Cancel;
 pub use policy::{MAX_COMPONENT_BYTES, check_path};
 
 /// Checks a signed file list with the same rules as archive entries: every path passes [`check_path`] and no two
-/// names collide after case folding or NFC normalisation (or as file and directory). Used on release manifests,
+/// names collide after Unicode full case folding and canonical normalisation, as APFS compares names (or as file
+/// and directory). Used on release manifests,
 /// whose paths the delta path joins to staging directly.
 pub fn check_file_list(files: &[FileEntry], limits: &Limits) -> Result<()> {
     if files.len() > limits.max_entries {

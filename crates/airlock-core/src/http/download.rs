@@ -9,6 +9,7 @@ use reqwest::header::{ACCEPT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RAN
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use super::resume::{content_range_start, is_strong_etag};
@@ -17,6 +18,7 @@ use super::watchdog::Watchdog;
 use super::{BUF_SIZE, Http, chain, status_error};
 use crate::error::{Error, Result};
 use crate::events::Cancel;
+use crate::fsutil::NOFOLLOW;
 
 /// Progress is reported at most once per this many bytes (plus at the start and the end).
 const PROGRESS_STEP: u64 = 64 * 1024;
@@ -244,9 +246,9 @@ impl Job<'_, '_> {
         }
         let total = spec.expected_size.or(total_hint).unwrap_or(0);
         let mut file = if start == 0 {
-            OpenOptions::new().write(true).create(true).truncate(true).open(spec.part_path)
+            OpenOptions::new().write(true).create(true).truncate(true).custom_flags(NOFOLLOW).open(spec.part_path)
         } else {
-            OpenOptions::new().append(true).open(spec.part_path)
+            OpenOptions::new().append(true).custom_flags(NOFOLLOW).open(spec.part_path)
         }
         .map_err(|e| Error::io(format!("opening {}", spec.part_path.display()), e))?;
         let size = self.stream(resp, &mut file, &mut hasher, start, total)?;
@@ -385,6 +387,7 @@ impl Job<'_, '_> {
         let file = OpenOptions::new()
             .write(true)
             .truncate(true)
+            .custom_flags(NOFOLLOW)
             .open(path)
             .map_err(|e| Error::io(format!("truncating {}", path.display()), e))?;
         file.sync_all().map_err(|e| Error::io(format!("syncing {}", path.display()), e))

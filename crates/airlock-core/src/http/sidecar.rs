@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -42,8 +43,13 @@ impl Sidecar {
             .map_err(|e| Error::Storage(format!("could not encode the download sidecar: {e}")))?;
         let tmp = path.with_extension("json.tmp");
         let ctx = || format!("writing the download sidecar {}", tmp.display());
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(true).open(&tmp).map_err(|e| Error::io(ctx(), e))?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(crate::fsutil::NOFOLLOW)
+            .open(&tmp)
+            .map_err(|e| Error::io(ctx(), e))?;
         file.write_all(&json).map_err(|e| Error::io(ctx(), e))?;
         file.sync_all().map_err(|e| Error::io(ctx(), e))?;
         drop(file);

@@ -1,11 +1,13 @@
 //! Portable path rules for bundle entries. Invariant: a path accepted here is relative, canonical and names a
 //! location strictly inside the directory it is later joined to, on every filesystem we target; two accepted
-//! paths that could name the same file on a case- or normalisation-insensitive volume are reported.
+//! paths that could name the same file on a case- or normalisation-insensitive volume (Unicode full case folding
+//! and canonical equivalence, as APFS compares names) are reported with both names.
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::fmt::Display;
 
+use caseless::Caseless;
 use unicode_normalization::UnicodeNormalization;
 
 use super::Limits;
@@ -80,10 +82,12 @@ pub fn check_path(path: &str, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-/// The key under which two names collide on a case-insensitive, normalisation-insensitive volume (APFS, HFS+,
-/// NTFS, FAT): lower case, then Unicode NFC.
+/// The key under which two names collide on a case-insensitive, normalisation-insensitive volume: APFS's own
+/// rule, the Unicode canonical caseless match (D145): canonical decomposition, full case folding (statuses C and
+/// F of `CaseFolding.txt`, non-Turkic: `ſ`→`s`, `ß`→`ss`, `K` (Kelvin)→`k`, `ﬁ`→`fi`), decomposition again. Full
+/// folding also covers what HFS+, NTFS and FAT fold. ASCII folds to its lower case.
 fn fold(name: &str) -> String {
-    if name.is_ascii() { name.to_ascii_lowercase() } else { name.to_lowercase().nfc().collect() }
+    if name.is_ascii() { name.to_ascii_lowercase() } else { name.chars().nfd().default_case_fold().nfd().collect() }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -92,8 +96,8 @@ enum Kind {
     Dir,
 }
 
-/// Detects names that would land on the same file or directory once written: equal after case folding and NFC
-/// normalisation, or a file that another entry also uses as a directory.
+/// Detects names that would land on the same file or directory once written: equal after Unicode full case
+/// folding and canonical normalisation (see `fold`), or a file that another entry also uses as a directory.
 #[derive(Default)]
 pub(super) struct Collisions {
     seen: HashMap<String, (String, Kind)>,
@@ -130,8 +134,13 @@ impl Collisions {
                     format!("and {other:?} collide after case folding, one as a file and one as a directory")
                 } else if other.nfc().eq(name.nfc()) {
                     format!("and {other:?} are the same name in different Unicode normalisation forms (NFC/NFD)")
-                } else {
+                } else if other.to_lowercase().nfc().eq(name.to_lowercase().nfc()) {
                     format!("and {other:?} differ only by letter case")
+                } else {
+                    format!(
+                        "and {other:?} are one name after Unicode case folding (APFS compares names that way: \
+                         \"ſ\" is \"s\", \"ß\" is \"ss\"), so one file would overwrite the other"
+                    )
                 };
                 Err(unsafe_entry(name, why, fix))
             }

@@ -1,12 +1,11 @@
 //! Writes a validated plan into the staging directory. Invariant: only paths from the plan are created, each
-//! as a new regular file (`create_new` + `O_NOFOLLOW`) under directories this code created itself, and each
+//! as a new regular file (`O_CREAT | O_EXCL | O_NOFOLLOW`) under directories this code created itself, reached
+//! with `*at` calls from a descriptor of the staging directory that never follow a symbolic link, and each
 //! file holds exactly its declared number of bytes or extraction fails. Every directory is created before
 //! the first file, so files can then be written in any order, by any number of workers.
 
 use std::collections::HashSet;
-use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Seek, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -16,6 +15,7 @@ use super::FileEntry;
 use super::plan::{Plan, Planned, read_error, zip_error};
 use super::raw::corrupt;
 use crate::error::{Error, Result};
+use crate::fsutil::DirFd;
 
 /// Size of the copy buffer each extraction worker allocates once and reuses for all its files.
 pub(super) const BUF_SIZE: usize = 256 * 1024;
@@ -36,14 +36,14 @@ fn fill(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Creates, parents first, every directory that the plan's files need inside `staging`.
 pub(super) fn make_dirs(staging: &Path, plan: &Plan) -> Result<()> {
+    let base = DirFd::open(staging)?;
     let mut made: HashSet<&str> = HashSet::new();
     for planned in &plan.files {
         let rel = planned.path.as_str();
         for (i, _) in rel.match_indices('/') {
             let dir = &rel[..i];
             if made.insert(dir) {
-                let full = staging.join(dir);
-                fs::create_dir(&full).map_err(|e| Error::io(format!("creating directory {}", full.display()), e))?;
+                base.mkdir(dir)?;
             }
         }
     }
@@ -63,12 +63,7 @@ pub(super) fn extract_file<R: Read + Seek>(
     let what = format!("entry {name:?}");
     let mut entry = archive.by_index(planned.index).map_err(|e| zip_error(&what, e))?;
     let dest = staging.join(name);
-    let mut out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&dest)
-        .map_err(|e| Error::io(format!("creating {}", dest.display()), e))?;
+    let mut out = DirFd::open(staging)?.create_new(name)?;
     let mut reader = (&mut entry).take(planned.size.saturating_add(1));
     let mut hasher = Sha256::new();
     let mut total: u64 = 0;
