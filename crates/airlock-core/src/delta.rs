@@ -1,6 +1,9 @@
 //! File-level delta updates. Invariant: a file is taken from local storage only if its SHA-256 matches the
 //! signed list, only missing objects are fetched (each verified before it is stored), and the assembled tree is
 //! re-hashed against the signed list before it is published — a delta install is byte-identical to a full one.
+//! A transient fault while fetching fails the call and keeps every object fetched so far (the next attempt fetches
+//! only the rest); the full bundle replaces the delta only when the delta cannot work (an object missing on the
+//! server or not the signed bytes, a local failure).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -21,10 +24,40 @@ use crate::unpack::FileEntry;
 /// Above this many files to fetch, one bundle download beats many small requests.
 const MAX_OBJECT_FETCHES: usize = 300;
 
+/// Why a delta install stopped before publishing a tree.
+enum Stop {
+    /// Fail the call now (transient, or cancelled); the next attempt resumes the delta with the objects kept.
+    Retry(Error),
+    /// The delta cannot work for this release: download the full bundle instead, in the same call.
+    Full(Error),
+}
+
+/// Outside the object fetches only a full disk (the full bundle needs more room) and a cancel stop the call.
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Cancelled | Error::DiskFull(_) => Stop::Retry(e),
+            e => Stop::Full(e),
+        }
+    }
+}
+
 impl Agent {
     /// Installs `offer` from local files plus missing objects when that is cheaper than the whole bundle.
-    /// `Ok(None)` means "do a full download instead" (no file list, no objects URL, or too little to reuse).
+    /// `Ok(None)` means "do a full download instead": no file list, no objects URL, too little to reuse, or the
+    /// delta cannot work (see [`Stop`]). `Err` is a transient failure the next attempt resumes as a delta.
     pub(crate) fn try_delta(&self, offer: &Offer, cancel: &Cancel) -> Result<Option<BundleInfo>> {
+        match self.delta_install(offer, cancel) {
+            Ok(done) => Ok(done),
+            Err(Stop::Retry(e)) => Err(e),
+            Err(Stop::Full(e)) => {
+                log::warn!("delta install of {} cannot complete ({e}); downloading the full bundle", offer.version);
+                Ok(None)
+            }
+        }
+    }
+
+    fn delta_install(&self, offer: &Offer, cancel: &Cancel) -> Result<Option<BundleInfo>, Stop> {
         let (Some(files), Some(objects_url), Some(checksum)) = (&offer.files, &offer.objects_url, &offer.sha256) else {
             return Ok(None);
         };
@@ -35,7 +68,9 @@ impl Agent {
         };
         let missing_bytes: u64 = missing.iter().map(|f| f.size).fold(0, u64::saturating_add);
         let bundle_size = offer.size.unwrap_or(u64::MAX);
-        if missing.len() == files.len() || missing.len() > MAX_OBJECT_FETCHES || missing_bytes >= bundle_size {
+        // Nothing local to reuse (`missing` is deduplicated: compare by content, not by count).
+        let reuses = files.iter().any(|f| local.contains_key(&f.sha256));
+        if !reuses || missing.len() > MAX_OBJECT_FETCHES || missing_bytes >= bundle_size {
             return Ok(None);
         }
         log::info!(
@@ -47,9 +82,11 @@ impl Agent {
         let mut progress = Progress::new(self, offer);
         let mut done = 0u64;
         let compressed: HashSet<&str> = offer.compressed_objects.iter().map(String::as_str).collect();
-        for f in &missing {
+        for (n, f) in missing.iter().enumerate() {
             cancel.check()?;
-            self.fetch_object(objects_url, f, compressed.contains(f.sha256.as_str()), cancel)?;
+            if let Err(e) = self.fetch_object(objects_url, f, compressed.contains(f.sha256.as_str()), cancel) {
+                return Err(object_failure(e, &offer.version, n, missing.len()));
+            }
             done += f.size;
             progress.download(done, missing_bytes.max(1));
         }
@@ -66,7 +103,7 @@ impl Agent {
             })?;
             let dst = staging.path().join(&f.path);
             if !dst.starts_with(staging.path()) {
-                return Err(Error::rejected("bad_metadata", format!("{} leaves the bundle directory", f.path)));
+                return Err(Error::rejected("bad_metadata", format!("{} leaves the bundle directory", f.path)).into());
             }
             if let Some(parent) = dst.parent() {
                 fs::create_dir_all(parent).map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
@@ -80,11 +117,12 @@ impl Agent {
                 return Err(Error::rejected(
                     "file_list_mismatch",
                     format!("{} assembled from local files does not match the signed list; retrying in full", f.path),
-                ));
+                )
+                .into());
             }
             progress.unpack(f.size);
         }
-        self.commit_tree(staging, offer, checksum, files.clone()).map(Some)
+        Ok(Some(self.commit_tree(staging, offer, checksum, files.clone())?))
     }
 
     /// SHA-256 → a local file with that content: fetched objects, installed bundles, the builtin bundle.
@@ -149,7 +187,8 @@ impl Agent {
         Ok(out)
     }
 
-    /// Fetches one object into `objects/<sha256>`, verified; deflated when the publisher offers it.
+    /// Fetches one object into `objects/<sha256>`, verified here against the signed entry (whatever the transport
+    /// calls a mismatch); deflated when the publisher offers it. Nothing but a complete object is left behind.
     fn fetch_object(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
         let dir = self.layout.objects();
         let target = dir.join(&f.sha256);
@@ -164,17 +203,64 @@ impl Agent {
             url: &url,
             part_path: &part,
             sidecar_path: &sidecar,
-            expected_sha256: (!deflated).then_some(f.sha256.as_str()),
-            expected_size: (!deflated).then_some(f.size),
-            max_bytes: f.size.saturating_add(f.size / 8).saturating_add(64 * 1024),
+            expected_sha256: None,
+            expected_size: None,
+            max_bytes: if deflated { f.size.saturating_add(f.size / 8).saturating_add(64 * 1024) } else { f.size },
         };
-        let got = self.http.download(&spec, cancel, &mut |_, _| {})?;
-        self.count_fetched(got.fetched);
-        let result = if deflated { inflate_verified(&part, &target, f) } else { publish_object(&part, &target) };
+        let got = self.http.download(&spec, cancel, &mut |_, _| {});
+        // The bytes of a cut transfer crossed the network too.
+        self.count_fetched(match &got {
+            Ok(got) => got.fetched,
+            Err(_) => fs::metadata(&part).map(|m| m.len()).unwrap_or(0),
+        });
+        let result = got.and_then(|got| {
+            if deflated {
+                inflate_verified(&part, &target, f)
+            } else if got.size == f.size && got.sha256 == f.sha256 {
+                publish_object(&part, &target)
+            } else {
+                Err(Error::rejected(
+                    "checksum_mismatch",
+                    format!(
+                        "object for {} is {} bytes with SHA-256 {}, not the signed {} bytes with {} (corrupt in \
+                         transit or changed on the server)",
+                        f.path, got.size, got.sha256, f.size, f.sha256
+                    ),
+                ))
+            }
+        });
         let _ = fsutil::remove_path(&sidecar);
         let _ = fsutil::remove_path(&part);
         result
     }
+}
+
+/// Classifies a failed object fetch: the delta is retried later (the objects fetched so far are kept) unless the
+/// delta cannot work for this release — the server lacks the object (404/410), its bytes are not the signed
+/// ones, or local storage failed in a way the full download (which does not write `objects/`) avoids.
+fn object_failure(e: Error, version: &str, fetched: usize, missing: usize) -> Stop {
+    let retry = match &e {
+        Error::Cancelled | Error::DiskFull(_) => true,
+        Error::Storage(_) | Error::Database(_) => false,
+        e => e.is_transient() && !missing_on_server(e) && e.kind_name() != "corrupt_in_transit",
+    };
+    if !retry {
+        return Stop::Full(e);
+    }
+    match e {
+        Error::Network(why) => Stop::Retry(Error::Network(format!(
+            "{why} (delta update of {version}: {fetched} of {missing} changed files fetched and kept, the other {} \
+             are fetched at the next attempt)",
+            missing - fetched
+        ))),
+        e => Stop::Retry(e),
+    }
+}
+
+/// True when the server answered that the object does not exist (HTTP 404 or 410, as `http` words it).
+fn missing_on_server(e: &Error) -> bool {
+    let message = e.to_string();
+    ["(HTTP 404", "(HTTP 410"].iter().any(|status| message.contains(status))
 }
 
 /// Hard-links `src` to the new name `dst`; `Ok(false)` when the file system cannot link (then copy instead).
