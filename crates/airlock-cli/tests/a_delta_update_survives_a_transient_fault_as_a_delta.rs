@@ -274,3 +274,68 @@ fn a_first_install_with_nothing_to_reuse_fetches_the_bundle_not_one_request_per_
     assert_eq!(object_requests, 0, "no per-file requests for a tree with nothing to reuse");
     assert!(bundle_bytes > 0, "the bundle was downloaded");
 }
+
+#[test]
+fn through_update_a_503_on_an_object_is_not_remembered_and_the_next_update_installs_the_delta() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let s = |p: &str| w.join(p).to_string_lossy().into_owned();
+    let v1 = Dist::generate(60, 600_000, 51);
+    let (mut a, mut b) = (vec![0u8; 30_000], vec![0u8; 30_000]);
+    let mut rng = Rng::new(52);
+    rng.fill(&mut a);
+    rng.fill(&mut b);
+    let v2 = v1.with_file("assets/release2/a.bin", &a).with_file("assets/release2/b.bin", &b);
+    v1.write_to(&w.join("dist1"));
+    v2.write_to(&w.join("dist2"));
+    let keys = airlock_ok(&["keys", "new", "--out", &s("keys")]);
+    let key = s("keys/publisher.signing.key");
+    let repo = ["--repo", &s("repo"), "--app-id", APP];
+    let publish = |dist: &str, version: &str| {
+        airlock_ok(&[&["release", &s(dist), "--version", version, "--key", &key][..], &repo[..]].concat())
+    };
+    let channel_to = |release: &str| {
+        airlock_ok(&[&["channel", "set", "production", "--release", release, "--key", &key][..], &repo[..]].concat())
+    };
+    let server = TestServer::start();
+    publish("dist1", "1.0.1");
+    channel_to("1");
+    server.put_dir(&w.join("repo"));
+    let mut device = Device::new();
+    device.plugin = serde_json::json!({
+        "trustedKeys": keys["capacitor_config"]["trustedKeys"], "catalogUrl": server.url(""),
+        "defaultChannel": "production",
+    });
+    let cfg = device.write_config().to_string_lossy().into_owned();
+    let update = || airlock(&["agent", "--config", &cfg, "update"]);
+    let (ok, first) = update();
+    assert!(ok && first["bundle"]["version"] == "1.0.1", "release 1 installs: {first}");
+
+    let r2 = publish("dist2", "1.0.2");
+    channel_to("2");
+    server.put_dir(&w.join("repo"));
+    let objects: Vec<String> = v2
+        .entries()
+        .into_iter()
+        .filter(|e| e.path.starts_with("assets/release2/"))
+        .map(|e| format!("/{APP}/objects/{}", e.sha256))
+        .collect();
+    server.set_fault(&objects[1], Fault::Status(503));
+    server.reset_counters();
+    let (ok, err) = update();
+    assert!(!ok, "the update fails while an object answers 503: {err}");
+    assert_transient(&err, "update with a 503 on an object");
+    let bundle2 = format!("/{APP}/bundles/{}.zip", r2["bundle"]["sha256"].as_str().unwrap());
+    assert_eq!(server.body_bytes_sent_for(&bundle2), 0, "the full bundle was not fetched");
+
+    server.clear_faults(&objects[1]);
+    server.reset_counters();
+    let (ok, second) = update();
+    assert!(ok, "the next update installs release 2 (the failure was not remembered as a rejection): {second}");
+    assert_eq!(second["bundle"]["version"], "1.0.2", "{second}");
+    let fetched: Vec<String> =
+        server.requests().into_iter().filter(|r| r.path.contains("/objects/")).map(|r| r.path).collect();
+    assert_eq!(fetched, vec![objects[1].clone()], "only the missing object is fetched");
+    assert_eq!(server.body_bytes_sent_for(&bundle2), 0, "the full bundle was not fetched");
+    v2.assert_tree(&device.root().join("bundles").join(second["bundle"]["id"].as_str().unwrap()));
+}
