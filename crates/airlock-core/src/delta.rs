@@ -249,8 +249,8 @@ fn object_failure(e: Error, version: &str, fetched: usize, missing: usize) -> St
     }
     match e {
         Error::Network(why) => Stop::Retry(Error::Network(format!(
-            "{why} (delta update of {version}: {fetched} of {missing} changed files fetched and kept, the other {} \
-             are fetched at the next attempt)",
+            "{why} (delta update of {version}: {fetched} of the {missing} missing files were fetched and are kept; the \
+             other {} are fetched at the next attempt)",
             missing - fetched
         ))),
         e => Stop::Retry(e),
