@@ -236,13 +236,13 @@ impl Agent {
 }
 
 /// Classifies a failed object fetch: the delta is retried later (the objects fetched so far are kept) unless the
-/// delta cannot work for this release — the server lacks the object (404/410), its bytes are not the signed
+/// delta cannot work for this release — the server refuses the object (404, 410, 403…), its bytes are not the signed
 /// ones, or local storage failed in a way the full download (which does not write `objects/`) avoids.
 fn object_failure(e: Error, version: &str, fetched: usize, missing: usize) -> Stop {
     let retry = match &e {
         Error::Cancelled | Error::DiskFull(_) => true,
         Error::Storage(_) | Error::Database(_) => false,
-        e => e.is_transient() && !missing_on_server(e) && e.kind_name() != "corrupt_in_transit",
+        e => e.is_transient() && !refused_by_server(e) && e.kind_name() != "corrupt_in_transit",
     };
     if !retry {
         return Stop::Full(e);
@@ -257,10 +257,14 @@ fn object_failure(e: Error, version: &str, fetched: usize, missing: usize) -> St
     }
 }
 
-/// True when the server answered that the object does not exist (HTTP 404 or 410, as `http` words it).
-fn missing_on_server(e: &Error) -> bool {
+/// True when the server answered that it will not serve the object: a 4xx other than 408 and 429 (404/410, or
+/// the 403 a private bucket answers for a missing key). Read from the status `http` puts in its message.
+fn refused_by_server(e: &Error) -> bool {
     let message = e.to_string();
-    ["(HTTP 404", "(HTTP 410"].iter().any(|status| message.contains(status))
+    message.match_indices("HTTP ").any(|(at, _)| {
+        let code = message.get(at + 5..at + 8).and_then(|d| d.parse::<u16>().ok());
+        code.is_some_and(|c| (400..500).contains(&c) && c != 408 && c != 429)
+    })
 }
 
 /// Hard-links `src` to the new name `dst`; `Ok(false)` when the file system cannot link (then copy instead).
