@@ -340,3 +340,20 @@ fn through_update_a_503_on_an_object_is_not_remembered_and_the_next_update_insta
     assert_eq!(server.body_bytes_sent_for(&bundle2), 0, "the full bundle was not fetched");
     v2.assert_tree(&device.root().join("bundles").join(second["bundle"]["id"].as_str().unwrap()));
 }
+
+#[test]
+fn an_object_that_keeps_failing_transiently_falls_back_to_the_full_bundle_after_five_attempts_without_progress() {
+    let w = World::new();
+    // The first object to fetch answers 503 every time (a CDN edge that lost it): no attempt makes progress.
+    let first = w.changed_objects[0].clone();
+    w.server.set_fault(&first, Fault::Status(503));
+    for attempt in 1..=4 {
+        let err = w.download(2).expect_err("a stalled delta fails transiently");
+        assert_transient(&err, &format!("stalled attempt {attempt}"));
+        assert_eq!(w.server.body_bytes_sent_for(&w.bundle2_path), 0, "attempt {attempt}: no full bundle yet");
+    }
+    let info = w.download(2).expect("the fifth attempt without progress installs the full bundle");
+    w.assert_installed_as_release_2(&info);
+    assert_eq!(w.server.body_bytes_sent_for(&w.bundle2_path), w.bundle2_size);
+    assert_eq!(w.bundle_versions(), vec!["1.0.1", "1.0.2"]);
+}

@@ -2,8 +2,8 @@
 //! signed list, only missing objects are fetched (each verified before it is stored), and the assembled tree is
 //! re-hashed against the signed list before it is published — a delta install is byte-identical to a full one.
 //! A transient fault while fetching fails the call and keeps every object fetched so far (the next attempt fetches
-//! only the rest); the full bundle replaces the delta only when the delta cannot work (an object missing on the
-//! server or not the signed bytes, a local failure).
+//! only the rest); the full bundle replaces the delta only when the delta cannot work (an object refused by the
+//! server or not the signed bytes, a local failure, or five attempts in a row that fetched nothing).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -23,6 +23,11 @@ use crate::unpack::FileEntry;
 
 /// Above this many files to fetch, one bundle download beats many small requests.
 const MAX_OBJECT_FETCHES: usize = 300;
+/// After this many attempts in a row that fetched no object for the same release (the same object failing
+/// transiently each time, e.g. a CDN edge answering 503 for it), the full bundle is tried instead.
+const MAX_STALLED_ATTEMPTS: u32 = 5;
+/// State key: `{"checksum": …, "stalls": n}` for the release whose delta last failed.
+const STALLS_KEY: &str = "delta_stalls";
 
 /// Why a delta install stopped before publishing a tree.
 enum Stop {
@@ -79,13 +84,26 @@ impl Agent {
             missing.len(),
             files.len()
         );
+        let stalls = self.delta_stalls(checksum);
         let mut progress = Progress::new(self, offer);
         let mut done = 0u64;
         let compressed: HashSet<&str> = offer.compressed_objects.iter().map(String::as_str).collect();
         for (n, f) in missing.iter().enumerate() {
             cancel.check()?;
             if let Err(e) = self.fetch_object(objects_url, f, compressed.contains(f.sha256.as_str()), cancel) {
-                return Err(object_failure(e, &offer.version, n, missing.len()));
+                return Err(match object_failure(e, &offer.version, n, missing.len()) {
+                    Stop::Retry(e) if counts_as_stall(&e) => {
+                        let stalls = if n == 0 { stalls + 1 } else { 0 };
+                        if stalls >= MAX_STALLED_ATTEMPTS {
+                            self.record_delta_stalls(checksum, 0)?;
+                            Stop::Full(e)
+                        } else {
+                            self.record_delta_stalls(checksum, stalls)?;
+                            Stop::Retry(e)
+                        }
+                    }
+                    stop => stop,
+                });
             }
             done += f.size;
             progress.download(done, missing_bytes.max(1));
@@ -123,6 +141,23 @@ impl Agent {
             progress.unpack(f.size);
         }
         Ok(Some(self.commit_tree(staging, offer, checksum, files.clone())?))
+    }
+
+    /// How many attempts in a row fetched no object of the release with bundle `checksum`.
+    fn delta_stalls(&self, checksum: &str) -> u32 {
+        let Ok(Some(json)) = store::kv_get(self.store().read(), STALLS_KEY) else { return 0 };
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        match v["checksum"].as_str() == Some(checksum) {
+            true => v["stalls"].as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            false => 0,
+        }
+    }
+
+    fn record_delta_stalls(&self, checksum: &str, stalls: u32) -> Result<()> {
+        let json = serde_json::json!({ "checksum": checksum, "stalls": stalls }).to_string();
+        let mut store = self.store();
+        let _lock = fsutil::FileLock::exclusive(&self.layout.lock())?;
+        store.write(|tx| store::kv_set(tx, STALLS_KEY, &json))
     }
 
     /// SHA-256 → a local file with that content: fetched objects, installed bundles, the builtin bundle.
@@ -255,6 +290,11 @@ fn object_failure(e: Error, version: &str, fetched: usize, missing: usize) -> St
         ))),
         e => Stop::Retry(e),
     }
+}
+
+/// A transport failure (not a cancel, not a full disk) that the full bundle might not meet.
+fn counts_as_stall(e: &Error) -> bool {
+    !matches!(e, Error::Cancelled | Error::DiskFull(_))
 }
 
 /// True when the server answered that it will not serve the object: a 4xx other than 408 and 429 (404/410, or
