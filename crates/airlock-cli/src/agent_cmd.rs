@@ -58,9 +58,15 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
     }
     let agent = Agent::open(config, Arc::new(StderrSink { json }), Arc::new(SystemClock))?;
     let out: Value = match command.as_str() {
-        "launch" | "reload" => {
+        "launch" => {
             args.finish()?;
             json!(agent.launch()?)
+        }
+        // The JS `reload()` a shell forwards: applies a queued bundle whatever its delay conditions, and the page
+        // asking is alive (its load is not counted as failed) — not a cold start.
+        "reload" => {
+            args.finish()?;
+            json!(agent.reload()?)
         }
         "ready" => {
             let token = args.required("token")?;

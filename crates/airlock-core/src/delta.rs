@@ -3,6 +3,9 @@
 //! re-hashed against the signed list before it is published — a delta install is byte-identical to a full one.
 //! Sources are regular files only (never a link), and the tree is assembled with `*at` calls from a descriptor
 //! of its staging directory that never follow a link.
+//! A transient fault while fetching fails the call and keeps every object fetched so far (the next attempt fetches
+//! only the rest); the full bundle replaces the delta only when the delta cannot work (an object refused by the
+//! server or not the signed bytes, a local failure, or five attempts in a row that fetched nothing).
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -22,11 +25,46 @@ use crate::unpack::FileEntry;
 
 /// Above this many files to fetch, one bundle download beats many small requests.
 const MAX_OBJECT_FETCHES: usize = 300;
+/// After this many attempts in a row that fetched no object for the same release (the same object failing
+/// transiently each time, e.g. a CDN edge answering 503 for it), the full bundle is tried instead.
+const MAX_STALLED_ATTEMPTS: u32 = 5;
+/// State key: `{"checksum": …, "stalls": n}` for the release whose delta last failed.
+const STALLS_KEY: &str = "delta_stalls";
+
+/// Why a delta install stopped before publishing a tree.
+enum Stop {
+    /// Fail the call now (transient, or cancelled); the next attempt resumes the delta with the objects kept.
+    Retry(Error),
+    /// The delta cannot work for this release: download the full bundle instead, in the same call.
+    Full(Error),
+}
+
+/// Outside the object fetches only a full disk (the full bundle needs more room) and a cancel stop the call.
+impl From<Error> for Stop {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Cancelled | Error::DiskFull(_) => Stop::Retry(e),
+            e => Stop::Full(e),
+        }
+    }
+}
 
 impl Agent {
     /// Installs `offer` from local files plus missing objects when that is cheaper than the whole bundle.
-    /// `Ok(None)` means "do a full download instead" (no file list, no objects URL, or too little to reuse).
+    /// `Ok(None)` means "do a full download instead": no file list, no objects URL, too little to reuse, or the
+    /// delta cannot work (see [`Stop`]). `Err` is a transient failure the next attempt resumes as a delta.
     pub(crate) fn try_delta(&self, offer: &Offer, cancel: &Cancel) -> Result<Option<BundleInfo>> {
+        match self.delta_install(offer, cancel) {
+            Ok(done) => Ok(done),
+            Err(Stop::Retry(e)) => Err(e),
+            Err(Stop::Full(e)) => {
+                log::warn!("delta install of {} cannot complete ({e}); downloading the full bundle", offer.version);
+                Ok(None)
+            }
+        }
+    }
+
+    fn delta_install(&self, offer: &Offer, cancel: &Cancel) -> Result<Option<BundleInfo>, Stop> {
         let (Some(files), Some(objects_url), Some(checksum)) = (&offer.files, &offer.objects_url, &offer.sha256) else {
             return Ok(None);
         };
@@ -37,7 +75,9 @@ impl Agent {
         };
         let missing_bytes: u64 = missing.iter().map(|f| f.size).fold(0, u64::saturating_add);
         let bundle_size = offer.size.unwrap_or(u64::MAX);
-        if missing.len() == files.len() || missing.len() > MAX_OBJECT_FETCHES || missing_bytes >= bundle_size {
+        // Nothing local to reuse (`missing` is deduplicated: compare by content, not by count).
+        let reuses = files.iter().any(|f| local.contains_key(&f.sha256));
+        if !reuses || missing.len() > MAX_OBJECT_FETCHES || missing_bytes >= bundle_size {
             return Ok(None);
         }
         log::info!(
@@ -46,12 +86,27 @@ impl Agent {
             missing.len(),
             files.len()
         );
+        let stalls = self.delta_stalls(checksum);
         let mut progress = Progress::new(self, offer);
         let mut done = 0u64;
         let compressed: HashSet<&str> = offer.compressed_objects.iter().map(String::as_str).collect();
-        for f in &missing {
+        for (n, f) in missing.iter().enumerate() {
             cancel.check()?;
-            self.fetch_object(objects_url, f, compressed.contains(f.sha256.as_str()), cancel)?;
+            if let Err(e) = self.fetch_object(objects_url, f, compressed.contains(f.sha256.as_str()), cancel) {
+                return Err(match object_failure(e, &offer.version, n, missing.len()) {
+                    Stop::Retry(e) if counts_as_stall(&e) => {
+                        let stalls = if n == 0 { stalls + 1 } else { 0 };
+                        if stalls >= MAX_STALLED_ATTEMPTS {
+                            self.record_delta_stalls(checksum, 0)?;
+                            Stop::Full(e)
+                        } else {
+                            self.record_delta_stalls(checksum, stalls)?;
+                            Stop::Retry(e)
+                        }
+                    }
+                    stop => stop,
+                });
+            }
             done += f.size;
             progress.download(done, missing_bytes.max(1));
         }
@@ -69,7 +124,7 @@ impl Agent {
             })?;
             let dst = staging.path().join(&f.path);
             if !dst.starts_with(staging.path()) {
-                return Err(Error::rejected("bad_metadata", format!("{} leaves the bundle directory", f.path)));
+                return Err(Error::rejected("bad_metadata", format!("{} leaves the bundle directory", f.path)).into());
             }
             if let Some((parent, _)) = f.path.rsplit_once('/') {
                 base.mkdirs(parent)?;
@@ -83,11 +138,29 @@ impl Agent {
                 return Err(Error::rejected(
                     "file_list_mismatch",
                     format!("{} assembled from local files does not match the signed list; retrying in full", f.path),
-                ));
+                )
+                .into());
             }
             progress.unpack(f.size);
         }
-        self.commit_tree(staging, offer, checksum, files.clone()).map(Some)
+        Ok(Some(self.commit_tree(staging, offer, checksum, files.clone())?))
+    }
+
+    /// How many attempts in a row fetched no object of the release with bundle `checksum`.
+    fn delta_stalls(&self, checksum: &str) -> u32 {
+        let Ok(Some(json)) = store::kv_get(self.store().read(), STALLS_KEY) else { return 0 };
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        match v["checksum"].as_str() == Some(checksum) {
+            true => v["stalls"].as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0),
+            false => 0,
+        }
+    }
+
+    fn record_delta_stalls(&self, checksum: &str, stalls: u32) -> Result<()> {
+        let json = serde_json::json!({ "checksum": checksum, "stalls": stalls }).to_string();
+        let mut store = self.store();
+        let _lock = fsutil::FileLock::exclusive(&self.layout.lock())?;
+        store.write(|tx| store::kv_set(tx, STALLS_KEY, &json))
     }
 
     /// SHA-256 → a local file with that content: fetched objects, installed bundles, the builtin bundle.
@@ -154,7 +227,8 @@ impl Agent {
         Ok(out)
     }
 
-    /// Fetches one object into `objects/<sha256>`, verified; deflated when the publisher offers it.
+    /// Fetches one object into `objects/<sha256>`, verified here against the signed entry (whatever the transport
+    /// calls a mismatch); deflated when the publisher offers it. Nothing but a complete object is left behind.
     fn fetch_object(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
         let dir = self.layout.objects();
         let target = dir.join(&f.sha256);
@@ -169,17 +243,73 @@ impl Agent {
             url: &url,
             part_path: &part,
             sidecar_path: &sidecar,
-            expected_sha256: (!deflated).then_some(f.sha256.as_str()),
-            expected_size: (!deflated).then_some(f.size),
-            max_bytes: f.size.saturating_add(f.size / 8).saturating_add(64 * 1024),
+            expected_sha256: None,
+            expected_size: None,
+            max_bytes: if deflated { f.size.saturating_add(f.size / 8).saturating_add(64 * 1024) } else { f.size },
         };
-        let got = self.http.download(&spec, cancel, &mut |_, _| {})?;
-        self.count_fetched(got.fetched);
-        let result = if deflated { inflate_verified(&part, &target, f) } else { publish_object(&part, &target) };
+        let got = self.http.download(&spec, cancel, &mut |_, _| {});
+        // The bytes of a cut transfer crossed the network too.
+        self.count_fetched(match &got {
+            Ok(got) => got.fetched,
+            Err(_) => fs::metadata(&part).map(|m| m.len()).unwrap_or(0),
+        });
+        let result = got.and_then(|got| {
+            if deflated {
+                inflate_verified(&part, &target, f)
+            } else if got.size == f.size && got.sha256 == f.sha256 {
+                publish_object(&part, &target)
+            } else {
+                Err(Error::rejected(
+                    "checksum_mismatch",
+                    format!(
+                        "object for {} is {} bytes with SHA-256 {}, not the signed {} bytes with {} (corrupt in \
+                         transit or changed on the server)",
+                        f.path, got.size, got.sha256, f.size, f.sha256
+                    ),
+                ))
+            }
+        });
         let _ = fsutil::remove_path(&sidecar);
         let _ = fsutil::remove_path(&part);
         result
     }
+}
+
+/// Classifies a failed object fetch: the delta is retried later (the objects fetched so far are kept) unless the
+/// delta cannot work for this release — the server refuses the object (404, 410, 403…), its bytes are not the signed
+/// ones, or local storage failed in a way the full download (which does not write `objects/`) avoids.
+fn object_failure(e: Error, version: &str, fetched: usize, missing: usize) -> Stop {
+    let retry = match &e {
+        Error::Cancelled | Error::DiskFull(_) => true,
+        Error::Storage(_) | Error::Database(_) => false,
+        e => e.is_transient() && !refused_by_server(e) && e.kind_name() != "corrupt_in_transit",
+    };
+    if !retry {
+        return Stop::Full(e);
+    }
+    match e {
+        Error::Network(why) => Stop::Retry(Error::Network(format!(
+            "{why} (delta update of {version}: {fetched} of the {missing} missing files were fetched and are kept; the \
+             other {} are fetched at the next attempt)",
+            missing - fetched
+        ))),
+        e => Stop::Retry(e),
+    }
+}
+
+/// A transport failure (not a cancel, not a full disk) that the full bundle might not meet.
+fn counts_as_stall(e: &Error) -> bool {
+    !matches!(e, Error::Cancelled | Error::DiskFull(_))
+}
+
+/// True when the server answered that it will not serve the object: a 4xx other than 408 and 429 (404/410, or
+/// the 403 a private bucket answers for a missing key). Read from the status `http` puts in its message.
+fn refused_by_server(e: &Error) -> bool {
+    let message = e.to_string();
+    message.match_indices("HTTP ").any(|(at, _)| {
+        let code = message.get(at + 5..at + 8).and_then(|d| d.parse::<u16>().ok());
+        code.is_some_and(|c| (400..500).contains(&c) && c != 408 && c != 429)
+    })
 }
 
 /// Hard-links `src` to the new name `rel` below `base` (`linkat` from the staging descriptor); `Ok(false)` when

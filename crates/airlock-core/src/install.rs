@@ -183,11 +183,10 @@ impl Agent {
             self.require_space(size.saturating_mul(2).saturating_add(unpacked))?;
         }
         self.http.check_url(&offer.url)?;
-        match self.try_delta(offer, cancel) {
-            Ok(Some(info)) => return Ok(info),
-            Ok(None) => {}
-            Err(Error::Cancelled) => return Err(Error::Cancelled),
-            Err(e) => log::warn!("delta install of {} failed ({e}); downloading the full bundle", offer.version),
+        // A transient failure of a delta fails the call (its objects are kept for the next attempt); `None` when
+        // the full bundle is the way.
+        if let Some(info) = self.try_delta(offer, cancel)? {
+            return Ok(info);
         }
         let key = download_key(offer);
         let paths = self.layout.download(&key);
