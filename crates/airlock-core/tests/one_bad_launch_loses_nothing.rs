@@ -102,13 +102,13 @@ impl Repo {
 }
 
 /// One state column of the database, read as the test sees the file.
-fn state_column(phone: &Phone, column: &str) -> Option<String> {
-    let c = rusqlite::Connection::open(phone.device.root().join("state.sqlite3")).unwrap();
+fn state_column(root: &Path, column: &str) -> Option<String> {
+    let c = rusqlite::Connection::open(root.join("state.sqlite3")).unwrap();
     c.query_row(&format!("SELECT {column} FROM state WHERE id = 1"), [], |r| r.get(0)).unwrap()
 }
 
-fn bundle_status(phone: &Phone, id: &str) -> String {
-    let c = rusqlite::Connection::open(phone.device.root().join("state.sqlite3")).unwrap();
+fn bundle_status(root: &Path, id: &str) -> String {
+    let c = rusqlite::Connection::open(root.join("state.sqlite3")).unwrap();
     c.query_row("SELECT status FROM bundles WHERE id = ?1", [id], |r| r.get(0)).unwrap()
 }
 
@@ -116,6 +116,7 @@ fn bundle_status(phone: &Phone, id: &str) -> String {
 fn a_ready_for_a_bundle_revoked_while_it_was_booting_blesses_nothing_and_reset_goes_to_the_real_last_good() {
     let repo = Repo::start();
     let phone = repo.phone(serde_json::json!({}));
+    let root = phone.device.root();
     let agent = phone.open();
     repo.release(1, "1.0.1", &Dist::small("r1"));
     repo.catalog(1, vec![]);
@@ -136,14 +137,14 @@ fn a_ready_for_a_bundle_revoked_while_it_was_booting_blesses_nothing_and_reset_g
     let ready = agent.notify_app_ready(&booting.token).unwrap();
     println!("ready for the revoked bundle: {ready:?}");
 
-    assert_eq!(bundle_status(&phone, &r2.id), "error", "the revoked bundle was blessed by its late ready");
-    assert_eq!(state_column(&phone, "last_good").as_deref(), Some(r1.id.as_str()), "last good moved off release 1");
-    assert_eq!(state_column(&phone, "booting_bundle"), None, "the load reached ready: nothing is booting");
+    assert_eq!(bundle_status(&root, &r2.id), "error", "the revoked bundle was blessed by its late ready");
+    assert_eq!(state_column(&root, "last_good").as_deref(), Some(r1.id.as_str()), "last good moved off release 1");
+    assert_eq!(state_column(&root, "booting_bundle"), None, "the load reached ready: nothing is booting");
     assert!(matches!(ready, airlock_core::boot::Ready::Ignored { .. }), "{ready:?}");
 
     let back = agent.reset(true).unwrap();
     assert_eq!(back.bundle.id, r1.id, "reset(toLastSuccessful) did not go to release 1, the real last good");
-    assert_eq!(state_column(&phone, "current").as_deref(), Some(r1.id.as_str()));
+    assert_eq!(state_column(&root, "current").as_deref(), Some(r1.id.as_str()));
     assert!(phone.device.root().join("bundles").join(&r1.id).join("index.html").is_file());
 }
 
@@ -151,6 +152,7 @@ fn a_ready_for_a_bundle_revoked_while_it_was_booting_blesses_nothing_and_reset_g
 fn a_revoked_bundles_tree_stays_while_a_page_may_serve_it_and_goes_at_the_next_launch_that_moves_away() {
     let repo = Repo::start();
     let phone = repo.phone(serde_json::json!({}));
+    let root = phone.device.root();
     let agent = phone.open();
     repo.release(1, "1.0.1", &Dist::small("r1"));
     repo.catalog(1, vec![]);
@@ -169,7 +171,7 @@ fn a_revoked_bundles_tree_stays_while_a_page_may_serve_it_and_goes_at_the_next_l
     // The page of this process serves release 2 when the publisher revokes it.
     repo.catalog(1, vec![2]);
     agent.check(&Cancel::never()).unwrap();
-    assert_eq!(bundle_status(&phone, &r2.id), "error");
+    assert_eq!(bundle_status(&root, &r2.id), "error");
     assert!(tree.join("index.html").is_file(), "revocation deleted the files of the page still serving them");
 
     // Another process of the app (a second WebView process, a background task) opens the agent and works.
@@ -239,11 +241,11 @@ fn airlock_core_free_space(dir: &Path) -> u64 {
 }
 
 #[test]
-#[ignore = "full-disk launch: fixed in the next commit"]
 fn launch_works_on_a_disk_filled_to_the_last_byte_and_keeps_serving_the_bundle() {
     let mut phone = Phone::new(serde_json::json!({}));
     let disk = Tmpfs::mount(&phone.device.dir.path().join("small-disk"), "24m");
     phone.device.device["dataDir"] = disk.0.to_string_lossy().into_owned().into();
+    let root = disk.0.join("airlock");
     let server = TestServer::start();
     let agent = phone.open();
     let b = common::install(&agent, &server, &Dist::small("good"), "1.1.0");
@@ -269,10 +271,10 @@ fn launch_works_on_a_disk_filled_to_the_last_byte_and_keeps_serving_the_bundle()
         agent.notify_app_ready(&l.token).expect("a later ready failed on the full disk");
     }
     drop(agent);
-    assert_eq!(state_column(&phone, "current").as_deref(), Some(b.id.as_str()));
-    assert_eq!(state_column(&phone, "last_good").as_deref(), Some(b.id.as_str()));
-    assert_eq!(bundle_status(&phone, &b.id), "success");
-    assert!(phone.device.root().join("bundles").join(&b.id).join("index.html").is_file());
+    assert_eq!(state_column(&root, "current").as_deref(), Some(b.id.as_str()));
+    assert_eq!(state_column(&root, "last_good").as_deref(), Some(b.id.as_str()));
+    assert_eq!(bundle_status(&root, &b.id), "success");
+    assert!(root.join("bundles").join(&b.id).join("index.html").is_file());
 
     // Space comes back: the agent works as before.
     std::fs::remove_file(filler).unwrap();
