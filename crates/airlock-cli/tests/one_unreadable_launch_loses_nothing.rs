@@ -40,11 +40,7 @@ impl Phone {
             .output()
             .expect("setpriv (util-linux) runs the agent as an unprivileged user");
         let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        assert!(
-            out.status.success(),
-            "airlock agent {args:?} failed: {v}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "airlock agent {args:?} failed: {v}\n{}", String::from_utf8_lossy(&out.stderr));
         v
     }
 
