@@ -1,6 +1,9 @@
 //! Launch selection and rollback. Invariant: `launch()` only ever returns a complete, verified tree or the
 //! builtin bundle, and it records the boot attempt durably before returning; a bundle is rolled back only for
-//! failing to reach ready (never for storage, network or clock trouble), and once rolled back it is blocklisted.
+//! failing to reach ready (never for storage, network or clock trouble), and once rolled back it is blocklisted;
+//! a tree that cannot be read right now stays `current` while builtin serves that launch; a ready blesses only
+//! the bundle that is still current and usable; a failed or revoked tree is deleted only by a launch that does
+//! not serve it.
 
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
@@ -313,6 +316,11 @@ fn count_failed_boot(
     out: &mut Outcome<()>,
 ) -> Result<()> {
     let Some(row) = store::get_bundle(c, &prev.bundle)? else { return Ok(()) };
+    if row.status == BundleStatus::Error {
+        // Failed or revoked while it was booting: it is already out of service.
+        log::info!("previous load of {} ended before ready; it was failed or revoked meanwhile", row.id);
+        return Ok(());
+    }
     if row.status != BundleStatus::Pending {
         // Builtin, or a bundle that already reached ready once: fix forward, never roll back.
         log::info!("previous load of {} ended before ready; it was healthy before, not rolling back", row.id);
