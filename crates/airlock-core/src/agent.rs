@@ -69,7 +69,7 @@ impl Agent {
             let _lock = FileLock::exclusive(&layout.lock())?;
             let store = Store::open(&layout.db())?;
             layout.sweep()?;
-            sweep_orphan_trees(&store, &layout, config.plugin.auto_delete_failed)?;
+            sweep_orphan_trees(&store, &layout)?;
             crate::delta::sweep_objects(&layout.objects());
             store
         };
@@ -330,16 +330,16 @@ impl Agent {
 }
 
 /// Published trees with no live row (a crash between rename and commit, or after a delete's commit) are removed.
-fn sweep_orphan_trees(store: &Store, layout: &Layout, auto_delete_failed: bool) -> Result<()> {
+/// The tree of an `error` bundle (failed, or revoked by the publisher) is kept: a page of this or another process
+/// of the app may still serve it; the next launch that moves away from it deletes it (`boot::arm`).
+fn sweep_orphan_trees(store: &Store, layout: &Layout) -> Result<()> {
     let rows = store::list_bundles(store.read())?;
     let Ok(entries) = std::fs::read_dir(layout.bundles()) else { return Ok(()) };
     let mut removed = false;
     for e in entries.filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
         let live = rows.iter().any(|r| {
-            r.id == name
-                && (matches!(r.status, BundleStatus::Pending | BundleStatus::Success)
-                    || (r.status == BundleStatus::Error && !auto_delete_failed))
+            r.id == name && matches!(r.status, BundleStatus::Pending | BundleStatus::Success | BundleStatus::Error)
         });
         if !live {
             log::info!("removing orphan bundle tree {name}");

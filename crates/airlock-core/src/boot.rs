@@ -1,6 +1,9 @@
 //! Launch selection and rollback. Invariant: `launch()` only ever returns a complete, verified tree or the
 //! builtin bundle, and it records the boot attempt durably before returning; a bundle is rolled back only for
-//! failing to reach ready (never for storage, network or clock trouble), and once rolled back it is blocklisted.
+//! failing to reach ready (never for storage, network or clock trouble), and once rolled back it is blocklisted;
+//! a tree that cannot be read right now stays `current` while builtin serves that launch; a ready blesses only
+//! the bundle that is still current and usable; a failed or revoked tree is deleted only by a launch that does
+//! not serve it.
 
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
@@ -161,8 +164,33 @@ pub fn launch_with(
 }
 
 /// Makes `st.current` a valid tree (falling back to last good, then builtin, without counting a failure when a
-/// tree is damaged) and writes a fresh boot record. The caller saves `st`.
+/// tree is damaged) and writes a fresh boot record. A tree that merely cannot be read right now stays current:
+/// builtin serves this launch only (the boot record names builtin, so its ready blesses nothing). The caller
+/// saves `st`; trees of failed or revoked bundles other than the one served go once it is committed.
 fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<()>) -> Result<Launch> {
+    let launch = choose(c, ctx, st, out)?;
+    remove_failed_trees(c, ctx, &launch.bundle.id, out)?;
+    Ok(launch)
+}
+
+/// This launch moves away from every `error` bundle (failed here, or revoked by the publisher) it does not serve:
+/// their trees, kept while a page might still serve them, are deleted now (with `autoDeleteFailed`).
+fn remove_failed_trees(c: &Connection, ctx: &BootCtx<'_>, served: &str, out: &mut Outcome<()>) -> Result<()> {
+    if !ctx.config.plugin.auto_delete_failed {
+        return Ok(());
+    }
+    for row in store::list_bundles(c)? {
+        let path = ctx.layout.bundle(&row.id);
+        if row.status == BundleStatus::Error && row.id != served && !out.remove.contains(&path) && path.exists() {
+            log::info!("bundle {} failed or was revoked and no longer serves: removing its tree", row.id);
+            out.remove.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn choose(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<()>) -> Result<Launch> {
+    let mut unreadable = None;
     for candidate in [st.current.clone(), st.last_good.clone()] {
         if candidate == BUILTIN_ID {
             break;
@@ -182,9 +210,15 @@ fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<
                 return Ok(Launch { bundle: row_info(&row), path, token });
             }
             TreeState::Unreadable => {
-                // Transient (descriptor exhaustion, locked storage, I/O error): fall back for this launch only and
-                // leave the bundle untouched; the next launch looks again.
-                log::warn!("bundle {} cannot be read right now; serving a fallback for this launch", row.id);
+                // Transient (EACCES, EIO, a locked data-protection class, descriptor exhaustion): builtin serves
+                // this launch only; the bundle stays current and untouched, and the next launch looks again.
+                log::warn!(
+                    "bundle {} cannot be read right now (storage locked or failing); builtin serves this launch \
+                     only, the bundle stays current and is tried again at the next launch",
+                    row.id
+                );
+                unreadable = Some(candidate);
+                break;
             }
             TreeState::Damaged => {
                 log::warn!("bundle {} is damaged on disk; falling back (storage, not counted as a failure)", row.id);
@@ -199,7 +233,7 @@ fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<
             }
         }
     }
-    st.current = BUILTIN_ID.into();
+    st.current = unreadable.unwrap_or_else(|| BUILTIN_ID.into());
     let token = fsutil::random_id(24)?;
     st.booting = Some(Booting { bundle: BUILTIN_ID.into(), token: token.clone(), started_ms: ctx.now_ms, attempt: 1 });
     Ok(Launch {
@@ -282,6 +316,11 @@ fn count_failed_boot(
     out: &mut Outcome<()>,
 ) -> Result<()> {
     let Some(row) = store::get_bundle(c, &prev.bundle)? else { return Ok(()) };
+    if row.status == BundleStatus::Error {
+        // Failed or revoked while it was booting: it is already out of service.
+        log::info!("previous load of {} ended before ready; it was failed or revoked meanwhile", row.id);
+        return Ok(());
+    }
     if row.status != BundleStatus::Pending {
         // Builtin, or a bundle that already reached ready once: fix forward, never roll back.
         log::info!("previous load of {} ended before ready; it was healthy before, not rolling back", row.id);
@@ -351,6 +390,13 @@ pub fn notify_app_ready(c: &Connection, ctx: &BootCtx<'_>, token: &str) -> Resul
         log::warn!("{reason}; ignored");
         return Ok(Outcome::new(Ready::Ignored { current, reason }));
     }
+    if let Some(reason) = not_blessable(c, &st, &booting)? {
+        // The page is alive (it called ready), so its load is over; but it proves nothing about `current`.
+        log::warn!("{reason}");
+        st.booting = None;
+        store::save_state(c, &st)?;
+        return Ok(Outcome::new(Ready::Ignored { current, reason }));
+    }
     let mut out = Outcome::new(());
     st.booting = None;
     let previous_good = st.last_good.clone();
@@ -374,6 +420,34 @@ pub fn notify_app_ready(c: &Connection, ctx: &BootCtx<'_>, token: &str) -> Resul
     store::save_state(c, &st)?;
     out.events.push(Event::AppReady { bundle: bundle.clone(), status: "bundle reported ready".into() });
     Ok(Outcome { value: Ready::Blessed(bundle), events: out.events, remove: out.remove, purge_downloads: false })
+}
+
+/// Why the ready of the load in progress must not bless its bundle, if it must not: only the bundle that is still
+/// `current` and still usable is blessed. A load that served builtin in place of an unreadable `current`, or a
+/// bundle revoked (or failed) while it was booting, changes no status, no last good and deletes nothing.
+fn not_blessable(c: &Connection, st: &BootState, booting: &Booting) -> Result<Option<String>> {
+    if booting.bundle != st.current {
+        if booting.bundle == BUILTIN_ID {
+            return Ok(Some(format!(
+                "ready from the builtin page that served in place of bundle {} (it could not be read at launch): \
+                 {} stays current and last good is unchanged; the next launch tries it again",
+                st.current, st.current
+            )));
+        }
+        return Ok(Some(format!(
+            "ready for bundle {} ignored: it was revoked or replaced while it was booting, so it is not marked \
+             healthy; the next launch serves {}",
+            booting.bundle, st.current
+        )));
+    }
+    if booting.bundle != BUILTIN_ID && usable(c, &booting.bundle)?.is_none() {
+        return Ok(Some(format!(
+            "ready for bundle {} ignored: it failed or was revoked by the publisher while it was booting, so it is \
+             not marked healthy; reset or the next launch serves the last good bundle",
+            booting.bundle
+        )));
+    }
+    Ok(None)
 }
 
 /// The shell's ready timer fired for `token`: roll the bundle back now and return what to load instead.

@@ -1,6 +1,7 @@
 //! SQLite state: schema, migrations and typed row access. Invariant: this database is the only source of truth
-//! for which bundle serves; it runs in WAL mode with `synchronous=FULL`, and every state change is one
-//! `BEGIN IMMEDIATE` transaction.
+//! for which bundle serves; it runs in WAL mode with `synchronous=FULL`, every state change is one
+//! `BEGIN IMMEDIATE` transaction, and it keeps the disk space it needs: a reserve file beside it is released when
+//! the volume is nearly full, so opening the database and a boot transaction work on a full disk.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::Path;
@@ -103,6 +104,88 @@ pub struct BootState {
 
 pub struct Store {
     conn: Connection,
+    reserve: Reserve,
+}
+
+/// Space the state database keeps for itself (`state.sqlite3-reserve`): what opening it (the 32 KiB
+/// shared-memory index), a bounded WAL (`wal_autocheckpoint`) and boot transactions need on a full disk.
+pub const DB_RESERVE_BYTES: u64 = 1024 * 1024;
+/// Below this much free space the reserve is released before the database is opened or written.
+pub const DB_HEADROOM_BYTES: u64 = 512 * 1024;
+/// The reserve is made again only when this much is free beyond it (never eat the last space a user freed).
+const RESERVE_REMAKE_MARGIN: u64 = 8 * 1024 * 1024;
+/// WAL pages before an automatic checkpoint: keeps the WAL (rewound, not grown, after each checkpoint) well
+/// inside the reserve.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 100;
+/// The WAL is truncated back to this size after a checkpoint if a large transaction grew it.
+const WAL_SIZE_LIMIT: i64 = 1024 * 1024;
+
+/// The reserve file beside the database.
+struct Reserve {
+    path: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    present: bool,
+}
+
+impl Reserve {
+    fn new(db: &Path) -> Reserve {
+        let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push("-reserve");
+        let dir = db.parent().map(Path::to_path_buf).unwrap_or_default();
+        let path = dir.join(name);
+        let present = std::fs::metadata(&path).is_ok_and(|m| m.len() >= DB_RESERVE_BYTES);
+        Reserve { path, dir, present }
+    }
+
+    /// Frees the reserve when the volume is nearly full, so the next database write finds its pages.
+    fn release_if_low(&mut self) {
+        if !self.present || crate::fsutil::free_space(&self.dir).is_none_or(|f| f >= DB_HEADROOM_BYTES) {
+            return;
+        }
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => log::warn!(
+                "the disk is full: released the state database's {} KiB reserve so the agent keeps working; free \
+                 some space (the reserve is made again once there is room)",
+                DB_RESERVE_BYTES / 1024
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => log::warn!("could not release {}: {e}", self.path.display()),
+        }
+        self.present = false;
+    }
+
+    /// Makes the reserve (real blocks, not a sparse file) when it is missing and there is ample room. Best effort:
+    /// a reserve that cannot be made is tried again later and never fails the caller.
+    fn remake_if_room(&mut self) {
+        if self.present {
+            return;
+        }
+        if crate::fsutil::free_space(&self.dir).is_none_or(|f| f < DB_RESERVE_BYTES + RESERVE_REMAKE_MARGIN) {
+            return;
+        }
+        let tmp = self.path.with_file_name(format!(
+            "{}.tmp{}",
+            self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            std::process::id()
+        ));
+        let res = (|| -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            let block = vec![0x5au8; 64 * 1024];
+            for _ in 0..DB_RESERVE_BYTES / block.len() as u64 {
+                f.write_all(&block)?;
+            }
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        match res {
+            Ok(()) => self.present = true,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                log::warn!("could not make the state database's reserve {}: {e}", self.path.display());
+            }
+        }
+    }
 }
 
 impl Store {
@@ -114,6 +197,8 @@ impl Store {
                 rusqlite::version()
             )));
         }
+        let mut reserve = Reserve::new(path);
+        reserve.release_if_low();
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -121,10 +206,13 @@ impl Store {
             return Err(Error::Database(format!("could not enable WAL mode (got {mode})")));
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         #[cfg(any(target_os = "ios", target_os = "macos"))]
         conn.execute_batch("PRAGMA fullfsync=ON; PRAGMA checkpoint_fullfsync=ON;")?;
-        let mut store = Store { conn };
+        let mut store = Store { conn, reserve };
         store.migrate()?;
+        store.reserve.remake_if_room();
         Ok(store)
     }
 
@@ -148,9 +236,11 @@ impl Store {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed only if `f` succeeds.
     pub fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.reserve.release_if_low();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
+        self.reserve.remake_if_room();
         Ok(out)
     }
 

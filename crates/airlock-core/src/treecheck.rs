@@ -1,6 +1,8 @@
 //! Fast presence-and-size check of an installed tree. Invariant: it answers `Intact` only if every recorded path
-//! is a regular file (not a symlink) of exactly the recorded size, `Damaged` only for proof of damage (missing,
-//! wrong type, wrong size), and `Unreadable` for any other I/O trouble, which must never lead to a purge.
+//! is a regular file (not a symlink) of exactly the recorded size and the entry page (`index.html`) can be opened
+//! and read by this process, `Damaged` only for proof of damage (missing, wrong type, wrong size), and
+//! `Unreadable` for any other I/O trouble (EACCES, EIO, a locked data-protection class), which must never lead to
+//! a purge.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -42,15 +44,47 @@ impl TreeState {
 /// Checks all files, split over two threads; each thread opens every directory once and `fstatat`s relative to
 /// it, so path resolution is one component per file.
 pub(crate) fn sizes_match(root: &Path, files: &[SizeRecord<'_>]) -> TreeState {
-    if files.len() < 256 {
-        return check(root, files);
+    let sizes = if files.len() < 256 {
+        check(root, files)
+    } else {
+        let (a, b) = files.split_at(files.len() / 2);
+        std::thread::scope(|s| {
+            let other = s.spawn(|| check(root, b));
+            let here = check(root, a);
+            here.worst(other.join().unwrap_or(TreeState::Unreadable))
+        })
+    };
+    match sizes {
+        TreeState::Intact => entry_readable(root),
+        other => other,
     }
-    let (a, b) = files.split_at(files.len() / 2);
-    std::thread::scope(|s| {
-        let other = s.spawn(|| check(root, b));
-        let here = check(root, a);
-        here.worst(other.join().unwrap_or(TreeState::Unreadable))
-    })
+}
+
+/// Can the WebView read this tree right now? `stat` needs no read permission, so a tree whose files exist with
+/// the right sizes may still be unreadable (EACCES, EIO, a locked data-protection class): the entry page is
+/// opened and its first byte read, as the WebView will.
+pub(crate) fn entry_readable(root: &Path) -> TreeState {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(root.join("index.html"));
+    let mut file = match opened {
+        Ok(f) => f,
+        Err(e) => return TreeState::from_io(&e),
+    };
+    let mut byte = [0u8; 1];
+    loop {
+        match file.read(&mut byte) {
+            Ok(_) => return TreeState::Intact,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                log::warn!("{}/index.html cannot be read: {e}", root.display());
+                return TreeState::Unreadable;
+            }
+        }
+    }
 }
 
 fn check(root: &Path, files: &[SizeRecord<'_>]) -> TreeState {
