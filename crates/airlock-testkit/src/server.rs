@@ -35,6 +35,29 @@ pub enum Fault {
     Redirect(String),
     /// Send the headers, then nothing until the client goes away (bounded).
     Stall,
+    /// Send the headers (full Content-Length) and `bytes` body bytes, then reset the connection (TCP RST).
+    ResetAfter { bytes: u64 },
+    /// Read the request, then send nothing at all, not even a status line, until the client goes away (bounded).
+    StallBeforeHeaders,
+    /// Declare this Content-Length whatever the body's length; send at most that many body bytes, then close.
+    DeclaredLength(u64),
+    /// Answer a Range request with a 206 whose Content-Range starts 7 bytes after the bytes actually sent.
+    WrongContentRange,
+    /// Answer a request without Range with 206, a correct `Content-Range: bytes 0-…` and half the body.
+    PartialWithoutRange,
+    /// Ignore If-Range: answer a Range request with a 206 cut from another object (the body reversed) under
+    /// another ETag, as a CDN splicing a re-uploaded object does.
+    SpliceOnRange,
+    /// Answer with `Transfer-Encoding: chunked` and a malformed chunk-size line after the first chunk.
+    BadChunked,
+    /// Answer 200 with `Content-Encoding: gzip` and the gzip of the body (a CDN re-encoding it; Range ignored).
+    Gzip,
+    /// Answer 200 with `Content-Encoding: gzip` and about 1 MiB that inflates to 1 GiB of zeros.
+    GzipBomb,
+    /// Answer 200 without Content-Length and send bytes (not the object's) until the client goes away (bounded).
+    Endless,
+    /// A middlebox page: 200 with an HTML login page labelled `application/octet-stream`.
+    HtmlAsOctetStream,
 }
 
 /// One request as the server saw it.
@@ -91,7 +114,12 @@ pub struct TestServer {
 impl TestServer {
     /// Binds 127.0.0.1 on a free port and starts accepting.
     pub fn start() -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        TestServer::start_on("127.0.0.1:0")
+    }
+
+    /// Binds `addr` (a loopback address such as `127.0.0.1:0` or `[::1]:0`) and starts accepting.
+    pub fn start_on(addr: &str) -> TestServer {
+        let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
