@@ -98,6 +98,9 @@ enum Expect {
     Transient(Vec<&'static str>),
     /// Fail transiently naming 429 and the time the next attempt is allowed.
     RateLimited,
+    /// Refuse the document as rejected (a catalog carries no signed size or hash, so bytes that do not parse or
+    /// exceed the cap are refused), naming one of these, without remembering anything.
+    Rejected(Vec<&'static str>),
     /// The fault is one a correct client absorbs: the step itself installs (refetching from zero at most once).
     Installs,
 }
@@ -153,6 +156,7 @@ const TIMEOUT: &[&str] = &["did not answer", "timed out", "timeout", "no data ar
 const BROKEN: &[&str] = &["broke", "reset", "closed", "connection", "failed after"];
 const IN_TRANSIT: &[&str] = &["in transit"];
 const CAPTIVE: &[&str] = &["captive portal"];
+const GZIP: &[&str] = &["in transit", "gzip", "content-encoding"];
 
 fn scenarios(fx: &Fixture, rng: &mut Rng) -> Vec<Scenario> {
     use Target::*;
@@ -226,8 +230,8 @@ fn scenarios(fx: &Fixture, rng: &mut Rng) -> Vec<Scenario> {
     v.push(Scenario::new("manifest: captive-portal HTML", Manifest, transient(CAPTIVE)).fault(m, Fault::Html200));
     v.push(Scenario::new("manifest: reset mid-body", Manifest, transient(BROKEN)).fault(m, Fault::ResetAfter { bytes: 200 }));
     v.push(Scenario::new("manifest: short Content-Length", Manifest, transient(IN_TRANSIT)).fault(m, Fault::DeclaredLength(300)));
-    v.push(Scenario::new("manifest: Content-Encoding gzip", Manifest, transient(IN_TRANSIT)).fault(m, Fault::Gzip));
-    v.push(Scenario::new("manifest: endless body", Manifest, transient(IN_TRANSIT)).fault(m, Fault::Endless));
+    v.push(Scenario::new("manifest: Content-Encoding gzip", Manifest, transient(GZIP)).fault(m, Fault::Gzip));
+    v.push(Scenario::new("manifest: endless body", Manifest, transient(&["in transit", "larger than"])).fault(m, Fault::Endless));
     v.push(Scenario::new("manifest: stall before the headers", Manifest, transient(TIMEOUT)).fault(m, Fault::StallBeforeHeaders));
     v.push(
         Scenario::new("manifest: redirect to file://", Manifest, transient(&["unsupported scheme"]))
@@ -248,15 +252,18 @@ fn scenarios(fx: &Fixture, rng: &mut Rng) -> Vec<Scenario> {
     v.push(Scenario::new("catalog: stall before the headers", Catalog, transient(TIMEOUT)).fault(c, Fault::StallBeforeHeaders));
     v.push(Scenario::new("catalog: stall after the headers", Catalog, transient(TIMEOUT)).fault(c, Fault::Stall));
     v.push(Scenario::new("catalog: 1 byte/s drip", Catalog, transient(TIMEOUT)).fault(c, Fault::SlowDrip { bytes_per_sec: 1 }));
-    v.push(Scenario::new("catalog: short Content-Length", Catalog, transient(IN_TRANSIT)).fault(c, Fault::DeclaredLength(200)));
+    v.push(
+        Scenario::new("catalog: short Content-Length", Catalog, Expect::Rejected(vec!["not a valid", "envelope"]))
+            .fault(c, Fault::DeclaredLength(200)),
+    );
     v.push(
         Scenario::new("catalog: long Content-Length", Catalog, transient(&["closed", "broke", "reading", "in transit"]))
             .fault(c, Fault::DeclaredLength(100_000)),
     );
     v.push(Scenario::new("catalog: bad chunked encoding", Catalog, transient(&["chunk", "reading", "in transit"])).fault(c, Fault::BadChunked));
-    v.push(Scenario::new("catalog: Content-Encoding gzip", Catalog, transient(IN_TRANSIT)).fault(c, Fault::Gzip));
-    v.push(Scenario::new("catalog: gzip bomb", Catalog, transient(IN_TRANSIT)).fault(c, Fault::GzipBomb));
-    v.push(Scenario::new("catalog: endless body", Catalog, transient(IN_TRANSIT)).fault(c, Fault::Endless));
+    v.push(Scenario::new("catalog: Content-Encoding gzip", Catalog, transient(GZIP)).fault(c, Fault::Gzip));
+    v.push(Scenario::new("catalog: gzip bomb", Catalog, transient(GZIP)).fault(c, Fault::GzipBomb));
+    v.push(Scenario::new("catalog: endless body", Catalog, Expect::Rejected(vec!["larger than"])).fault(c, Fault::Endless));
     v.push(
         Scenario::new("catalog: redirect chain of 2 hops", Catalog, Expect::Installs)
             .fault(c, Fault::Redirect("/hop/c1".into()))
@@ -448,6 +455,8 @@ fn run(fx: &Fixture, sc: &Scenario) -> Result<String, String> {
     let mut problems = Vec::new();
     let server = TestServer::start_on(if sc.ipv6 { "[::1]:0" } else { "127.0.0.1:0" });
     server.put_dir(&fx.repo);
+    // What a collector answers (used only by faults that need a body to mangle).
+    server.put("/stats", br#"{"status":"ok","stored":3,"duplicates":0}"#.to_vec());
     server.put("/mirror/bundle.zip", fx.bundle_bytes.clone());
     server.put("/mirror/production.json", std::fs::read(fx.repo.join(&CATALOG[1..])).unwrap());
     if sc.weak_etag {
@@ -503,18 +512,29 @@ fn run(fx: &Fixture, sc: &Scenario) -> Result<String, String> {
     let detail;
     match &sc.expect {
         Expect::Installs => {
-            detail = format!("installed, {bundle_bytes} bundle bytes");
+            detail = if faulty.ok {
+                format!("installed, {bundle_bytes} bundle bytes")
+            } else {
+                format!("{}: {}", faulty.error().0, faulty.error().1)
+            };
             check_installed(fx, &device, &faulty, &mut problems);
             let bound = if sc.resume { 2 * fx.size() + 65_536 } else { fx.size() + 65_536 };
             if bundle_bytes > bound {
                 problems.push(format!("fetched {bundle_bytes} bundle bytes, more than {bound}"));
             }
         }
-        Expect::Transient(_) | Expect::RateLimited => {
+        Expect::Transient(_) | Expect::RateLimited | Expect::Rejected(_) => {
             let (kind, message) = faulty.error();
             detail = format!("{kind}: {message}");
             if faulty.ok {
                 problems.push(format!("the faulty step succeeded: {}", faulty.out));
+            } else if let Expect::Rejected(needles) = &sc.expect {
+                if kind != "rejected" {
+                    problems.push(format!("error kind '{kind}', expected 'rejected': {message}"));
+                }
+                if !needles.iter().any(|n| message.to_lowercase().contains(&n.to_lowercase())) {
+                    problems.push(format!("message names none of {needles:?}"));
+                }
             } else if !is_transient(kind) {
                 problems.push(format!("error kind '{kind}', expected a transient one: {message}"));
             }
@@ -525,13 +545,15 @@ fn run(fx: &Fixture, sc: &Scenario) -> Result<String, String> {
                         problems.push(format!("message names none of {needles:?}"));
                     }
                 }
-                _ => {
+                Expect::Rejected(_) | Expect::Installs => {}
+                Expect::RateLimited => {
                     if !lower.contains("429") || !has_timestamp(&message) {
                         problems.push("message must name HTTP 429 and the time the next attempt is allowed".into());
                     }
                 }
             }
-            if !faulty.ok && !lower.contains("retr") && !lower.contains("try again") {
+            let retries = ["retr", "try again", "will resume", "start over"].iter().any(|w| lower.contains(w));
+            if !faulty.ok && !matches!(sc.expect, Expect::Rejected(_)) && !retries {
                 problems.push("a transient message must say it will retry".into());
             }
             let after = snapshot(&device, sc.target == Target::Stats);
