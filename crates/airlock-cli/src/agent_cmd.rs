@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use airlock_core::boot::Ready;
+use airlock_core::http::HttpOptions;
 use airlock_core::install::DownloadRequest;
 use airlock_core::lifecycle::AutoOutcome;
 use airlock_core::schedule::{DelayCondition, Trigger};
 use airlock_core::source::CheckResult;
-use airlock_core::http::HttpOptions;
 use airlock_core::{Agent, Cancel, Clock, Config, Event, EventSink, SystemClock};
 use serde_json::{Value, json};
 
@@ -252,8 +252,10 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
 /// - `AIRLOCK_WATCHDOG_WINDOW_MS`, `AIRLOCK_WATCHDOG_MIN_BPS`: the transfer watchdog's throughput window and
 ///   minimum bytes per second (defaults 30 000 ms and 1024 B/s), so drip and stall scenarios end in seconds.
 fn sim_http_options() -> Result<HttpOptions, Failure> {
-    let mut options = HttpOptions::default();
-    options.loopback_dns_only = std::env::var("AIRLOCK_LOOPBACK_DNS").is_ok_and(|v| v == "1");
+    let mut options = HttpOptions {
+        loopback_dns_only: std::env::var("AIRLOCK_LOOPBACK_DNS").is_ok_and(|v| v == "1"),
+        ..HttpOptions::default()
+    };
     if let Some(ms) = env_u64("AIRLOCK_WATCHDOG_WINDOW_MS")? {
         options.throughput_window_ms = ms;
     }
@@ -285,6 +287,8 @@ fn sim_clock() -> Result<Arc<dyn Clock>, Failure> {
 fn env_u64(name: &str) -> Result<Option<u64>, Failure> {
     match std::env::var(name) {
         Err(_) => Ok(None),
-        Ok(v) => v.trim().parse().map(Some).map_err(|_| Failure::Usage(format!("{name} must be a whole number, not '{v}'"))),
+        Ok(v) => {
+            v.trim().parse().map(Some).map_err(|_| Failure::Usage(format!("{name} must be a whole number, not '{v}'")))
+        }
     }
 }

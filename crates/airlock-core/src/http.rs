@@ -3,7 +3,8 @@
 //!
 //! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
 //! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
-//! `watchdog` (deadline + minimum throughput) and `download` (the resumable download itself).
+//! `watchdog` (deadline + minimum throughput), `download` (the resumable download itself) and `loopback_dns`
+//! (the resolver of test rigs that must never send a DNS query off the machine).
 
 mod download;
 mod loopback_dns;

@@ -28,7 +28,7 @@ impl Resolve for LoopbackOnly {
     fn resolve(&self, name: Name) -> Resolving {
         let result = lookup(name.as_str())
             .map(|addrs| Box::new(addrs.into_iter()) as Addrs)
-            .map_err(|why| Box::<dyn std::error::Error + Send + Sync>::from(why));
+            .map_err(Box::<dyn std::error::Error + Send + Sync>::from);
         Box::pin(std::future::ready(result))
     }
 }

@@ -197,7 +197,11 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
     let mut plan = Plan { status, headers, body: object.body, range: (from, to), delivery, framing };
     if status == 206 && splice {
         plan.body = Arc::new(plan.body.iter().rev().copied().collect());
-        set_header(&mut plan.headers, "ETag", format!("\"{}-spliced\"", etag.trim_start_matches("W/").trim_matches('"')));
+        set_header(
+            &mut plan.headers,
+            "ETag",
+            format!("\"{}-spliced\"", etag.trim_start_matches("W/").trim_matches('"')),
+        );
     }
     if status == 206 && wrong_range {
         let first = from + 7;

@@ -73,21 +73,21 @@ pub(super) fn handle(shared: &Shared, mut stream: TcpStream) {
             send_body(shared, &mut stream, &path, &bytes, None);
         } else {
             match plan.delivery {
-            Delivery::Full => send_body(shared, &mut stream, &path, body, None),
-            Delivery::Cut(n) => {
-                let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
-                send_body(shared, &mut stream, &path, &body[..n], None)
-            }
-            Delivery::Drip(rate) => send_body(shared, &mut stream, &path, body, Some(rate)),
-            Delivery::Stall => wait_for_close(shared, &mut stream, MAX_SLOW),
-            Delivery::Reset(n) => {
-                let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
-                send_body(shared, &mut stream, &path, &body[..n], None);
-                reset(stream);
-                return;
-            }
-            Delivery::Endless => send_endless(shared, &mut stream, &path),
-            Delivery::Silent => {}
+                Delivery::Full => send_body(shared, &mut stream, &path, body, None),
+                Delivery::Cut(n) => {
+                    let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
+                    send_body(shared, &mut stream, &path, &body[..n], None)
+                }
+                Delivery::Drip(rate) => send_body(shared, &mut stream, &path, body, Some(rate)),
+                Delivery::Stall => wait_for_close(shared, &mut stream, MAX_SLOW),
+                Delivery::Reset(n) => {
+                    let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
+                    send_body(shared, &mut stream, &path, &body[..n], None);
+                    reset(stream);
+                    return;
+                }
+                Delivery::Endless => send_endless(shared, &mut stream, &path),
+                Delivery::Silent => {}
             }
         }
     }
@@ -163,7 +163,10 @@ fn send_body(shared: &Shared, stream: &mut TcpStream, path: &str, body: &[u8], r
             if started.elapsed() > MAX_SLOW || shared.stopped() {
                 return;
             }
-            thread::sleep(pause);
+            let paused = Instant::now();
+            while paused.elapsed() < pause && !shared.stopped() {
+                thread::sleep(POLL.min(pause));
+            }
         }
         let result = write_all(shared, stream, piece);
         let mut state = shared.state();
