@@ -646,19 +646,21 @@ fn run(fx: &Fixture, sc: &Scenario) -> Result<String, String> {
         Expect::Transient(_) | Expect::RateLimited | Expect::Rejected(_) => {
             let (kind, message) = faulty.error();
             detail = format!("{kind}: {message}");
+            // The cause may be named by the message, the kind or the code (`corrupt_in_transit` reads "in transit").
+            let code = faulty.out["error"]["code"].as_str().unwrap_or("");
+            let lower = format!("{message} [{kind} {code}]").replace('_', " ").to_lowercase();
             if faulty.ok {
                 problems.push(format!("the faulty step succeeded: {}", faulty.out));
             } else if let Expect::Rejected(needles) = &sc.expect {
                 if kind != "rejected" {
                     problems.push(format!("error kind '{kind}', expected 'rejected': {message}"));
                 }
-                if !needles.iter().any(|n| message.to_lowercase().contains(&n.to_lowercase())) {
+                if !needles.iter().any(|n| lower.contains(&n.to_lowercase())) {
                     problems.push(format!("message names none of {needles:?}"));
                 }
             } else if !is_transient(kind) {
                 problems.push(format!("error kind '{kind}', expected a transient one: {message}"));
             }
-            let lower = message.to_lowercase();
             match &sc.expect {
                 Expect::Transient(needles) => {
                     if !needles.iter().any(|n| lower.contains(&n.to_lowercase())) {
