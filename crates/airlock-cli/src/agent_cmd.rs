@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use airlock_core::boot::Ready;
+use airlock_core::http::HttpOptions;
 use airlock_core::install::DownloadRequest;
 use airlock_core::lifecycle::AutoOutcome;
 use airlock_core::schedule::{DelayCondition, Trigger};
 use airlock_core::source::CheckResult;
-use airlock_core::{Agent, Cancel, Config, Event, EventSink, SystemClock};
+use airlock_core::{Agent, Cancel, Clock, Config, Event, EventSink, SystemClock};
 use serde_json::{Value, json};
 
 use crate::Failure;
@@ -56,7 +57,7 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
     if let Some(root) = root {
         config.device.data_dir = PathBuf::from(root);
     }
-    let agent = Agent::open(config, Arc::new(StderrSink { json }), Arc::new(SystemClock))?;
+    let agent = Agent::open_with_http(config, Arc::new(StderrSink { json }), sim_clock()?, sim_http_options()?)?;
     let out: Value = match command.as_str() {
         "launch" => {
             args.finish()?;
@@ -249,4 +250,51 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     Ok(())
+}
+
+/// Simulator-only knobs read from the environment (test rigs such as the fault matrix; a phone has none):
+/// - `AIRLOCK_LOOPBACK_DNS=1`: host names resolve only to loopback (`localhost`); any other name fails locally,
+///   so no DNS query leaves the machine.
+/// - `AIRLOCK_WATCHDOG_WINDOW_MS`, `AIRLOCK_WATCHDOG_MIN_BPS`: the transfer watchdog's throughput window and
+///   minimum bytes per second (defaults 30 000 ms and 1024 B/s), so drip and stall scenarios end in seconds.
+fn sim_http_options() -> Result<HttpOptions, Failure> {
+    let mut options = HttpOptions {
+        loopback_dns_only: std::env::var("AIRLOCK_LOOPBACK_DNS").is_ok_and(|v| v == "1"),
+        ..HttpOptions::default()
+    };
+    if let Some(ms) = env_u64("AIRLOCK_WATCHDOG_WINDOW_MS")? {
+        options.throughput_window_ms = ms;
+    }
+    if let Some(bps) = env_u64("AIRLOCK_WATCHDOG_MIN_BPS")? {
+        options.min_throughput_bytes_per_sec = bps;
+    }
+    Ok(options)
+}
+
+/// The simulator's clock: the system clock, shifted by `AIRLOCK_CLOCK_OFFSET_MS` (may be negative) when set,
+/// so a rig can step past a server's `Retry-After` without sleeping.
+fn sim_clock() -> Result<Arc<dyn Clock>, Failure> {
+    struct Shifted(i64);
+    impl Clock for Shifted {
+        fn now_ms(&self) -> i64 {
+            SystemClock.now_ms().saturating_add(self.0)
+        }
+    }
+    match std::env::var("AIRLOCK_CLOCK_OFFSET_MS") {
+        Err(_) => Ok(Arc::new(SystemClock)),
+        Ok(v) => v
+            .trim()
+            .parse::<i64>()
+            .map(|ms| Arc::new(Shifted(ms)) as Arc<dyn Clock>)
+            .map_err(|_| Failure::Usage(format!("AIRLOCK_CLOCK_OFFSET_MS must be milliseconds, not '{v}'"))),
+    }
+}
+
+fn env_u64(name: &str) -> Result<Option<u64>, Failure> {
+    match std::env::var(name) {
+        Err(_) => Ok(None),
+        Ok(v) => {
+            v.trim().parse().map(Some).map_err(|_| Failure::Usage(format!("{name} must be a whole number, not '{v}'")))
+        }
+    }
 }

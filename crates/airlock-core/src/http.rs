@@ -3,9 +3,11 @@
 //!
 //! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
 //! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
-//! `watchdog` (deadline + minimum throughput) and `download` (the resumable download itself).
+//! `watchdog` (deadline + minimum throughput), `download` (the resumable download itself) and `loopback_dns`
+//! (the resolver of test rigs that must never send a DNS query off the machine).
 
 mod download;
+mod loopback_dns;
 mod policy;
 mod resume;
 mod sidecar;
@@ -56,6 +58,10 @@ pub struct HttpOptions {
     pub extra_root_certs_pem: Vec<Vec<u8>>,
     /// `User-Agent` header sent with every request.
     pub user_agent: String,
+    /// Resolve host names with a resolver that knows only `localhost` (and `*.localhost`): every other name
+    /// fails locally and no DNS query leaves the machine. For test rigs (the simulator's
+    /// `AIRLOCK_LOOPBACK_DNS=1`); a phone never sets it.
+    pub loopback_dns_only: bool,
 }
 
 impl Default for HttpOptions {
@@ -68,6 +74,7 @@ impl Default for HttpOptions {
             overall_deadline_ms: 30 * 60 * 1000,
             extra_root_certs_pem: Vec::new(),
             user_agent: format!("airlock/{}", crate::PLUGIN_VERSION),
+            loopback_dns_only: false,
         }
     }
 }
@@ -85,7 +92,11 @@ impl Http {
     pub fn new(options: HttpOptions) -> Result<Self> {
         let tls = tls::client_config(&options.extra_root_certs_pem)?;
         let timeout = (options.response_timeout_ms > 0).then(|| Duration::from_millis(options.response_timeout_ms));
-        let client = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder();
+        if options.loopback_dns_only {
+            builder = builder.dns_resolver(std::sync::Arc::new(loopback_dns::LoopbackOnly));
+        }
+        let client = builder
             .user_agent(options.user_agent.clone())
             .timeout(timeout)
             .connect_timeout(timeout)

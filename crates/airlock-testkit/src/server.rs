@@ -35,6 +35,29 @@ pub enum Fault {
     Redirect(String),
     /// Send the headers, then nothing until the client goes away (bounded).
     Stall,
+    /// Send the headers (full Content-Length) and `bytes` body bytes, then reset the connection (TCP RST).
+    ResetAfter { bytes: u64 },
+    /// Read the request, then send nothing at all, not even a status line, until the client goes away (bounded).
+    StallBeforeHeaders,
+    /// Declare this Content-Length whatever the body's length; send at most that many body bytes, then close.
+    DeclaredLength(u64),
+    /// Answer a Range request with a 206 whose Content-Range starts 7 bytes after the bytes actually sent.
+    WrongContentRange,
+    /// Answer a request without Range with 206, a correct `Content-Range: bytes 0-…` and half the body.
+    PartialWithoutRange,
+    /// Ignore If-Range: answer a Range request with a 206 cut from another object (the body reversed) under
+    /// another ETag, as a CDN splicing a re-uploaded object does.
+    SpliceOnRange,
+    /// Answer with `Transfer-Encoding: chunked` and a malformed chunk-size line after the first chunk.
+    BadChunked,
+    /// Answer 200 with `Content-Encoding: gzip` and the gzip of the body (a CDN re-encoding it; Range ignored).
+    Gzip,
+    /// Answer 200 with `Content-Encoding: gzip` and about 1 MiB that inflates to 1 GiB of zeros.
+    GzipBomb,
+    /// Answer 200 without Content-Length and send bytes (not the object's) until the client goes away (bounded).
+    Endless,
+    /// A middlebox page: 200 with an HTML login page labelled `application/octet-stream`.
+    HtmlAsOctetStream,
 }
 
 /// One request as the server saw it.
@@ -91,7 +114,12 @@ pub struct TestServer {
 impl TestServer {
     /// Binds 127.0.0.1 on a free port and starts accepting.
     pub fn start() -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        TestServer::start_on("127.0.0.1:0")
+    }
+
+    /// Binds `addr` (a loopback address such as `127.0.0.1:0` or `[::1]:0`) and starts accepting.
+    pub fn start_on(addr: &str) -> TestServer {
+        let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
@@ -285,5 +313,93 @@ mod tests {
         let whole = raw(&server, "GET /b.zip HTTP/1.1\r\n\r\n");
         assert!(whole.ends_with(&"\u{7}".repeat(100)));
         assert_eq!(server.body_bytes_sent(), 130);
+    }
+
+    fn raw_bytes(server: &TestServer, request: &str) -> (String, Vec<u8>) {
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let end = out.windows(4).position(|w| w == b"\r\n\r\n").map_or(out.len(), |p| p + 4);
+        (String::from_utf8_lossy(&out[..end]).into_owned(), out[end..].to_vec())
+    }
+
+    #[test]
+    fn framing_faults_lie_about_lengths_ranges_and_encodings_as_told() {
+        let server = TestServer::start();
+        let body: Vec<u8> = (0..100u8).collect();
+        server.put("/o.bin", body.clone());
+        let get = "GET /o.bin HTTP/1.1\r\n\r\n";
+        server.set_fault("/o.bin", Fault::DeclaredLength(40));
+        let (head, got) = raw_bytes(&server, get);
+        assert!(head.contains("Content-Length: 40") && got == body[..40], "{head}");
+        server.set_fault("/o.bin", Fault::DeclaredLength(400));
+        let (head, got) = raw_bytes(&server, get);
+        assert!(head.contains("Content-Length: 400") && got == body, "{head}");
+        server.set_fault("/o.bin", Fault::PartialWithoutRange);
+        let (head, got) = raw_bytes(&server, get);
+        assert!(head.starts_with("HTTP/1.1 206") && head.contains("Content-Range: bytes 0-49/100"), "{head}");
+        assert_eq!(got, body[..50]);
+        server.set_fault("/o.bin", Fault::WrongContentRange);
+        let (head, got) = raw_bytes(&server, "GET /o.bin HTTP/1.1\r\nRange: bytes=10-\r\n\r\n");
+        assert!(head.contains("Content-Range: bytes 17-99/100") && got == body[10..], "{head}");
+        server.set_fault("/o.bin", Fault::SpliceOnRange);
+        let (head, got) = raw_bytes(&server, "GET /o.bin HTTP/1.1\r\nRange: bytes=90-\r\nIf-Range: \"old\"\r\n\r\n");
+        assert!(head.starts_with("HTTP/1.1 206") && head.contains("-spliced"), "{head}");
+        assert_eq!(got, (0..10u8).rev().collect::<Vec<_>>());
+        server.set_fault("/o.bin", Fault::BadChunked);
+        let (head, got) = raw_bytes(&server, get);
+        assert!(head.contains("Transfer-Encoding: chunked") && !head.contains("Content-Length"), "{head}");
+        assert!(String::from_utf8_lossy(&got).contains("zz-not-a-chunk-size"));
+        server.set_fault("/o.bin", Fault::Gzip);
+        let (head, got) = raw_bytes(&server, get);
+        assert!(head.contains("Content-Encoding: gzip"), "{head}");
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(&got[..]).read_to_end(&mut inflated).unwrap();
+        assert_eq!(inflated, body);
+        server.set_fault("/o.bin", Fault::HtmlAsOctetStream);
+        let (head, got) = raw_bytes(&server, get);
+        assert!(head.contains("application/octet-stream") && got.starts_with(b"<!doctype html>"), "{head}");
+    }
+
+    #[test]
+    fn a_reset_cuts_the_body_and_an_endless_body_goes_on_until_the_client_leaves() {
+        let server = TestServer::start();
+        server.put("/r.bin", vec![1u8; 50_000]);
+        server.set_fault("/r.bin", Fault::ResetAfter { bytes: 1000 });
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.write_all(b"GET /r.bin HTTP/1.1\r\n\r\n").unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        assert!(out.len() < 2000, "at most the head and 1000 body bytes arrive");
+        server.set_fault("/r.bin", Fault::Endless);
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.write_all(b"GET /r.bin HTTP/1.1\r\n\r\n").unwrap();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut total = 0;
+        while total < 3 << 20 {
+            total += s.read(&mut buf).unwrap();
+        }
+        drop(s);
+        assert!(total >= 3 << 20, "more bytes than the object holds");
+    }
+
+    #[test]
+    fn a_post_gets_the_stored_answer_or_the_fault() {
+        let server = TestServer::start();
+        server.put("/stats", br#"{"status":"ok"}"#.to_vec());
+        let post = "POST /stats HTTP/1.1\r\nContent-Length: 2\r\n\r\n[]";
+        let (head, got) = raw_bytes(&server, post);
+        assert!(head.starts_with("HTTP/1.1 200") && got == br#"{"status":"ok"}"#, "{head}");
+        server.set_fault("/stats", Fault::Status(503));
+        assert!(raw_bytes(&server, post).0.starts_with("HTTP/1.1 503"));
+    }
+
+    #[test]
+    fn it_serves_on_ipv6_loopback() {
+        let server = TestServer::start_on("[::1]:0");
+        server.put("/six", b"6".to_vec());
+        assert!(server.url("/six").starts_with("http://[::1]:"));
+        assert_eq!(raw_bytes(&server, "GET /six HTTP/1.1\r\n\r\n").1, b"6");
     }
 }

@@ -1,7 +1,8 @@
 //! Deciding the answer to one request. Invariant: without faults the answer is what a correct CDN would send
 //! (ETag, 304 on If-None-Match, 206/416 on Range, If-Range honoured); each fault changes exactly one thing.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
 
 use super::wire::Request;
 use super::{Fault, RequestRecord, Shared, State};
@@ -12,6 +13,25 @@ pub(super) enum Delivery {
     Cut(u64),
     Drip(u64),
     Stall,
+    /// Send this many body bytes, then reset the connection.
+    Reset(u64),
+    /// Send nothing, not even the status line.
+    Silent,
+    /// Send filler bytes until the client goes away.
+    Endless,
+}
+
+/// How the body is framed on the wire.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Framing {
+    /// `Content-Length` of the bytes planned.
+    Exact,
+    /// `Content-Length` of this value, whatever is sent.
+    Declared(u64),
+    /// No length: the body ends when the connection closes.
+    CloseDelimited,
+    /// `Transfer-Encoding: chunked` with a malformed size line after the first chunk.
+    BadChunked,
 }
 
 pub(super) struct Plan {
@@ -20,6 +40,7 @@ pub(super) struct Plan {
     pub(super) body: Arc<Vec<u8>>,
     pub(super) range: (usize, usize),
     pub(super) delivery: Delivery,
+    pub(super) framing: Framing,
 }
 
 impl Plan {
@@ -30,6 +51,7 @@ impl Plan {
             body: Arc::new(body.to_vec()),
             range: (0, body.len()),
             delivery: Delivery::Full,
+            framing: Framing::Exact,
         }
     }
 }
@@ -55,12 +77,14 @@ pub(super) fn plan(shared: &Shared, req: &Request, path: &str) -> Plan {
 }
 
 fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
-    if req.method != "GET" && req.method != "HEAD" {
+    if req.method != "GET" && req.method != "HEAD" && req.method != "POST" {
         return Plan::simple(405, "text/plain", b"method not allowed");
     }
     let mut delivery = Delivery::Full;
     let mut ignore_range = false;
     let mut change_etag = false;
+    let mut framing = Framing::Exact;
+    let (mut wrong_range, mut partial, mut splice, mut gzip, mut bomb) = (false, false, false, false, false);
     if let Some(faults) = state.faults.get_mut(path) {
         for fault in faults.iter_mut() {
             match fault {
@@ -94,6 +118,27 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
                 }
                 Fault::SlowDrip { bytes_per_sec } => delivery = Delivery::Drip(*bytes_per_sec),
                 Fault::Stall => delivery = Delivery::Stall,
+                Fault::ResetAfter { bytes } => delivery = Delivery::Reset(*bytes),
+                Fault::StallBeforeHeaders => delivery = Delivery::Silent,
+                Fault::DeclaredLength(n) => framing = Framing::Declared(*n),
+                Fault::WrongContentRange => wrong_range = true,
+                Fault::PartialWithoutRange => partial = true,
+                Fault::SpliceOnRange => splice = true,
+                Fault::BadChunked => framing = Framing::BadChunked,
+                Fault::Gzip => gzip = true,
+                Fault::GzipBomb => bomb = true,
+                Fault::Endless => {
+                    framing = Framing::CloseDelimited;
+                    delivery = Delivery::Endless;
+                }
+                Fault::HtmlAsOctetStream => {
+                    return Plan::simple(
+                        200,
+                        "application/octet-stream",
+                        b"<!doctype html><html><head><title>Hotel Wi-Fi</title></head><body><form method=post>\
+                          Accept the terms to continue</form></body></html>",
+                    );
+                }
             }
         }
         faults.retain(|f| !matches!(f, Fault::CutAfter { times: 0, .. }));
@@ -113,14 +158,29 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
         ("Accept-Ranges".to_owned(), "bytes".to_owned()),
     ];
     if req.header("If-None-Match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
-        return Plan { status: 304, headers, body: Arc::new(Vec::new()), range: (0, 0), delivery: Delivery::Full };
+        return Plan {
+            status: 304,
+            headers,
+            body: Arc::new(Vec::new()),
+            range: (0, 0),
+            delivery: Delivery::Full,
+            framing: Framing::Exact,
+        };
     }
-    let if_range_ok = req.header("If-Range").is_none_or(|v| v.trim() == etag && !etag.starts_with("W/"));
+    let if_range_ok = splice || req.header("If-Range").is_none_or(|v| v.trim() == etag && !etag.starts_with("W/"));
+    let ignore_range = ignore_range || gzip || bomb;
     let range = req.header("Range").filter(|_| !ignore_range && if_range_ok).and_then(|r| parse_range(&r));
     let (status, from, to) = match range {
         Some((a, _)) if a >= len as u64 => {
             headers.push(("Content-Range".into(), format!("bytes */{len}")));
-            return Plan { status: 416, headers, body: Arc::new(Vec::new()), range: (0, 0), delivery: Delivery::Full };
+            return Plan {
+                status: 416,
+                headers,
+                body: Arc::new(Vec::new()),
+                range: (0, 0),
+                delivery: Delivery::Full,
+                framing: Framing::Exact,
+            };
         }
         Some((a, b)) => {
             let a = a as usize;
@@ -134,7 +194,53 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
         }
         None => (200, 0, len),
     };
-    Plan { status, headers, body: object.body, range: (from, to), delivery }
+    let mut plan = Plan { status, headers, body: object.body, range: (from, to), delivery, framing };
+    if status == 206 && splice {
+        plan.body = Arc::new(plan.body.iter().rev().copied().collect());
+        set_header(
+            &mut plan.headers,
+            "ETag",
+            format!("\"{}-spliced\"", etag.trim_start_matches("W/").trim_matches('"')),
+        );
+    }
+    if status == 206 && wrong_range {
+        let first = from + 7;
+        set_header(&mut plan.headers, "Content-Range", format!("bytes {first}-{}/{len}", first.max(to - 1)));
+    }
+    if status == 200 && partial && req.header("Range").is_none() && len > 1 {
+        let half = len / 2;
+        plan.status = 206;
+        plan.range = (0, half);
+        plan.headers.push(("Content-Range".into(), format!("bytes 0-{}/{len}", half - 1)));
+    }
+    if gzip || bomb {
+        let body = if bomb { gzip_bomb() } else { Arc::new(gzip_bytes(&plan.body[from..to])) };
+        plan.range = (0, body.len());
+        plan.body = body;
+        plan.headers.push(("Content-Encoding".into(), "gzip".into()));
+    }
+    plan
+}
+
+fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: String) {
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    headers.push((name.to_owned(), value));
+}
+
+fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = enc.write_all(bytes);
+    enc.finish().unwrap_or_default()
+}
+
+/// 64 gzip members of 16 MiB of zeros each: about 1 MiB on the wire, 1 GiB once inflated.
+fn gzip_bomb() -> Arc<Vec<u8>> {
+    static BOMB: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
+    BOMB.get_or_init(|| {
+        let member = gzip_bytes(&vec![0u8; 16 << 20]);
+        Arc::new(member.repeat(64))
+    })
+    .clone()
 }
 
 /// `bytes=a-` or `bytes=a-b` (single range only).

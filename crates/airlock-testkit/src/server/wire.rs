@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::Shared;
-use super::respond::{Delivery, plan, reason};
+use super::respond::{Delivery, Framing, plan, reason};
 use super::strip_query;
 
 /// Socket timeout used to poll the stop flag.
@@ -38,26 +38,57 @@ pub(super) fn handle(shared: &Shared, mut stream: TcpStream) {
     };
     let path = strip_query(&req.target);
     let plan = plan(shared, &req, &path);
+    if matches!(plan.delivery, Delivery::Silent) {
+        wait_for_close(shared, &mut stream, MAX_SLOW);
+        return;
+    }
     let head_only = req.method == "HEAD";
     let mut head = format!("HTTP/1.1 {} {}\r\n", plan.status, reason(plan.status));
     for (k, v) in &plan.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     let (from, to) = plan.range;
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", to - from));
+    match plan.framing {
+        Framing::Exact => head.push_str(&format!("Content-Length: {}\r\n", to - from)),
+        Framing::Declared(n) => head.push_str(&format!("Content-Length: {n}\r\n")),
+        Framing::CloseDelimited => {}
+        Framing::BadChunked => head.push_str("Transfer-Encoding: chunked\r\n"),
+    }
+    head.push_str("Connection: close\r\n\r\n");
     if write_all(shared, &mut stream, head.as_bytes()).is_err() {
         return;
     }
     if !head_only {
         let body = &plan.body[from..to];
-        match plan.delivery {
-            Delivery::Full => send_body(shared, &mut stream, &path, body, None),
-            Delivery::Cut(n) => {
-                let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
-                send_body(shared, &mut stream, &path, &body[..n], None)
+        let body = match plan.framing {
+            Framing::Declared(n) => &body[..usize::try_from(n).unwrap_or(usize::MAX).min(body.len())],
+            _ => body,
+        };
+        if plan.framing == Framing::BadChunked {
+            let first = &body[..body.len().min(16)];
+            let mut bytes = format!("{:x}\r\n", first.len()).into_bytes();
+            bytes.extend_from_slice(first);
+            bytes.extend_from_slice(b"\r\nzz-not-a-chunk-size\r\n");
+            bytes.extend_from_slice(&body[first.len()..body.len().min(4096)]);
+            send_body(shared, &mut stream, &path, &bytes, None);
+        } else {
+            match plan.delivery {
+                Delivery::Full => send_body(shared, &mut stream, &path, body, None),
+                Delivery::Cut(n) => {
+                    let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
+                    send_body(shared, &mut stream, &path, &body[..n], None)
+                }
+                Delivery::Drip(rate) => send_body(shared, &mut stream, &path, body, Some(rate)),
+                Delivery::Stall => wait_for_close(shared, &mut stream, MAX_SLOW),
+                Delivery::Reset(n) => {
+                    let n = usize::try_from(n).unwrap_or(usize::MAX).min(body.len());
+                    send_body(shared, &mut stream, &path, &body[..n], None);
+                    reset(stream);
+                    return;
+                }
+                Delivery::Endless => send_endless(shared, &mut stream, &path),
+                Delivery::Silent => {}
             }
-            Delivery::Drip(rate) => send_body(shared, &mut stream, &path, body, Some(rate)),
-            Delivery::Stall => wait_for_close(shared, &mut stream, MAX_SLOW),
         }
     }
     let _ = stream.flush();
@@ -122,12 +153,20 @@ fn send_body(shared: &Shared, stream: &mut TcpStream, path: &str, body: &[u8], r
         Some(rate) => usize::try_from((rate / 20).max(1)).unwrap_or(CHUNK).min(CHUNK),
         None => CHUNK,
     };
+    // One piece per POLL, except below 20 bytes/s where one byte goes out every 1/rate s.
+    let pause = match rate {
+        Some(rate) if rate > 0 && rate < 20 => Duration::from_millis(1000 / rate),
+        _ => POLL,
+    };
     for piece in body.chunks(step) {
         if rate.is_some() {
             if started.elapsed() > MAX_SLOW || shared.stopped() {
                 return;
             }
-            thread::sleep(POLL);
+            let paused = Instant::now();
+            while paused.elapsed() < pause && !shared.stopped() {
+                thread::sleep(POLL.min(pause));
+            }
         }
         let result = write_all(shared, stream, piece);
         let mut state = shared.state();
@@ -152,4 +191,36 @@ fn wait_for_close(shared: &Shared, stream: &mut TcpStream, limit: Duration) {
             Err(_) => return,
         }
     }
+}
+
+/// Sends filler bytes until the peer goes away, the server stops, or `MAX_SLOW` passes, counting them.
+fn send_endless(shared: &Shared, stream: &mut TcpStream, path: &str) {
+    let started = Instant::now();
+    let filler = vec![0xA5u8; CHUNK];
+    while !shared.stopped() && started.elapsed() < MAX_SLOW {
+        let Ok(n) = write_all(shared, stream, &filler) else { return };
+        let mut state = shared.state();
+        *state.sent_by_path.entry(path.to_owned()).or_insert(0) += n as u64;
+        state.sent_total += n as u64;
+    }
+}
+
+/// Closes with a TCP RST (SO_LINGER 0) instead of a FIN.
+fn reset(stream: TcpStream) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        let linger = libc::linger { l_onoff: 1, l_linger: 0 };
+        // SAFETY: a valid socket descriptor and a correctly sized `linger` value.
+        unsafe {
+            libc::setsockopt(
+                stream.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            );
+        }
+    }
+    drop(stream);
 }
