@@ -59,7 +59,7 @@ impl ChannelRepo {
                 let bytes = std::fs::read(&path).map_err(|_| {
                     Error::InvalidRequest(format!("release {n} is not published in {}", self.app_dir.display()))
                 })?;
-                pins.insert(n.to_string(), ReleasePin { sha256: hex::encode(Sha256::digest(&bytes)) });
+                pins.insert(n.to_string(), ReleasePin { sha256: hex::encode(Sha256::digest(&bytes)), version: None });
             }
         }
         c.releases = pins;
