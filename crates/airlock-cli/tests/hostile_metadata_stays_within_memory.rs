@@ -65,12 +65,12 @@ fn world() -> World {
 }
 
 impl World {
-    fn catalog(&self, releases: BTreeMap<String, ReleasePin>, rules: Vec<Rule>) -> Vec<u8> {
+    fn catalog(&self, serial: u64, releases: BTreeMap<String, ReleasePin>, rules: Vec<Rule>) -> Vec<u8> {
         let c = Catalog {
             spec: 1,
             app_id: APP.into(),
             channel: "production".into(),
-            serial: 1,
+            serial,
             expires_at: "2099-01-01T00:00:00Z".into(),
             self_assign: true,
             releases,
@@ -80,11 +80,16 @@ impl World {
         envelope::sign(CATALOG_PAYLOAD_TYPE, &serde_json::to_vec(&c).unwrap(), &[&self.key])
     }
 
-    /// A signed manifest for release 1 of another app (so it is refused after parsing) with `files` entries.
-    fn huge_signed_manifest(&self, files: usize) -> Vec<u8> {
+    /// A signed manifest for release 1 with `files` entries, refused after parsing: for another app, or (when
+    /// `for_this_app`) for a newer native app.
+    fn huge_signed_manifest(&self, files: usize, for_this_app: bool) -> Vec<u8> {
         let p = publish(&Dist::small("r1"), &ReleaseSpec::new("1.0.1", "../bundles/r1.zip"), &[&self.key]);
         let mut m = p.manifest;
-        m.app_id = "com.other.app".into();
+        if for_this_app {
+            m.native.min = Some("9.0.0".into());
+        } else {
+            m.app_id = "com.other.app".into();
+        }
         m.files = (0..files)
             .map(|i| FileEntry {
                 path: format!("assets/chunks/{i:08}-a-rather-long-generated-file-name-for-a-web-app-bundle.js"),
@@ -130,8 +135,9 @@ fn hostile_metadata_is_refused_with_a_clear_error_and_the_agent_stays_under_64_m
 
     let huge_b64 = "A".repeat(30 << 20);
     let huge_payload = raw_envelope(RELEASE_PAYLOAD_TYPE, &huge_b64, "[]");
-    let big_signed = w.huge_signed_manifest(130_000);
-    let near_cap_signed = w.huge_signed_manifest(28_000);
+    let big_signed = w.huge_signed_manifest(130_000, false);
+    let near_cap_signed = w.huge_signed_manifest(28_000, false);
+    let near_cap_newer_native = w.huge_signed_manifest(28_000, true);
     let valid_catalog_b64 = b64(&serde_json::to_vec(&serde_json::json!({"spec": 1})).unwrap());
     let two_million_sigs = format!("[{}0]", "0,".repeat(2_000_000 - 1));
     let nested = format!("{}{}", "[".repeat(1 << 20), "]".repeat(1 << 20));
@@ -186,7 +192,7 @@ fn hostile_metadata_is_refused_with_a_clear_error_and_the_agent_stays_under_64_m
         Case {
             name: "a pinned manifest with a 30 MiB base64 payload, through update",
             serve: vec![
-                (channel.clone(), w.catalog(pin_1(&huge_payload), rule_1())),
+                (channel.clone(), w.catalog(1, pin_1(&huge_payload), rule_1())),
                 (manifest.clone(), huge_payload.clone()),
             ],
             args: vec!["update".into()],
@@ -206,6 +212,16 @@ fn hostile_metadata_is_refused_with_a_clear_error_and_the_agent_stays_under_64_m
             args: download(),
             code: "wrong_app",
             message: "com.other.app",
+        },
+        Case {
+            name: "a pinned manifest just under the cap, for a newer native app, through update",
+            serve: vec![
+                (channel.clone(), w.catalog(2, pin_1(&near_cap_newer_native), rule_1())),
+                (manifest.clone(), near_cap_newer_native.clone()),
+            ],
+            args: vec!["update".into()],
+            code: "incompatible_native",
+            message: "9.0.0",
         },
         Case {
             name: "a huge channel index",

@@ -483,15 +483,24 @@ fn rejected_key(release: u64, pin: &str) -> String {
     format!("rejected:{release}:{pin}")
 }
 
-/// Reads the display version from a release envelope (only for messages; the envelope already verified).
+/// Reads the display version from a release envelope (only for messages; the envelope already verified). Typed
+/// and borrowed: only the payload and the version string are ever allocated.
 struct ReleaseManifestPeek;
 
 impl ReleaseManifestPeek {
     fn version(envelope_bytes: &[u8]) -> Option<String> {
-        let env: serde_json::Value = serde_json::from_slice(envelope_bytes).ok()?;
-        let payload = STANDARD.decode(env.get("payload")?.as_str()?).ok()?;
-        let m: serde_json::Value = serde_json::from_slice(&payload).ok()?;
-        Some(m.get("version")?.as_str()?.to_string())
+        #[derive(Deserialize)]
+        struct Env<'a> {
+            #[serde(borrow)]
+            payload: std::borrow::Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        struct Version {
+            version: String,
+        }
+        let env: Env<'_> = serde_json::from_slice(envelope_bytes).ok()?;
+        let payload = STANDARD.decode(env.payload.as_bytes()).ok()?;
+        Some(serde_json::from_slice::<Version>(&payload).ok()?.version)
     }
 }
 
