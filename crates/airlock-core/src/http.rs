@@ -1,5 +1,6 @@
 //! HTTP transport. Invariant: only HTTPS (or loopback / explicitly allowed plain HTTP) is fetched; downloads
-//! resume only against a strong ETag and never exceed the byte cap.
+//! resume only against a strong ETag and never exceed the byte cap; a metadata document is never read past its
+//! cap, and an HTML page is never handed back as one.
 //!
 //! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
 //! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
@@ -128,8 +129,8 @@ impl Http {
 
     /// Conditional GET of a signed JSON document: sends `If-None-Match` when an ETag is given (a 304 costs no
     /// body) and extra headers (e.g. the health headers of a check); the body is capped at `max_bytes`, and an HTML
-    /// page (a body starting with `<`, whatever its Content-Type) is a transient "captive portal" network error. A redirect the
-    /// client did not follow (e.g. to `file://`) is named with its target.
+    /// page (a body starting with `<`, whatever its Content-Type) is a transient "captive portal" network error.
+    /// A redirect the client did not follow (e.g. to `file://`) is named with its target.
     pub fn get_conditional(
         &self,
         url: &str,
