@@ -1,12 +1,13 @@
 //! `airlock channel set | rollback | pause | show`: edit a channel's signed catalog. Invariant: every change is a
 //! new catalog with a strictly higher serial, pins exactly the releases its rules name (by the SHA-256 of their
-//! envelope bytes), and is re-signed; the previous catalog is read from the repo itself.
+//! envelope bytes, with their display version), stays within the size devices accept, and is re-signed; the
+//! previous catalog is read from the repo itself.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use airlock_core::catalog::{
-    CATALOG_PAYLOAD_TYPE, Catalog, InstallPolicy, Match, ReleasePin, Rollout, Rule, Variant, Window,
+    CATALOG_PAYLOAD_TYPE, Catalog, InstallPolicy, MAX_CATALOG_BYTES, Match, ReleasePin, Rollout, Rule, Variant, Window,
 };
 use airlock_core::envelope::{self, Signer};
 use airlock_core::source::{ChannelIndex, INDEX_PAYLOAD_TYPE, IndexEntry};
@@ -59,12 +60,21 @@ impl ChannelRepo {
                 let bytes = std::fs::read(&path).map_err(|_| {
                     Error::InvalidRequest(format!("release {n} is not published in {}", self.app_dir.display()))
                 })?;
-                pins.insert(n.to_string(), ReleasePin { sha256: hex::encode(Sha256::digest(&bytes)) });
+                let version = Some(release_version(&path, &bytes)?);
+                pins.insert(n.to_string(), ReleasePin { sha256: hex::encode(Sha256::digest(&bytes)), version });
             }
         }
         c.releases = pins;
         let payload = serde_json::to_vec(&c).map_err(|e| Error::Storage(e.to_string()))?;
         Catalog::parse(&payload)?; // the device's own validation, before anything is written
+        let size = base64::encoded_len(payload.len(), true).unwrap_or(usize::MAX) as u64 + 1024;
+        if size > MAX_CATALOG_BYTES {
+            return Err(Error::InvalidRequest(format!(
+                "the {} catalog would be about {size} bytes, over the {MAX_CATALOG_BYTES}-byte limit devices \
+                 accept; use fewer rules or shorter device lists (docs/formats.md)",
+                self.name
+            )));
+        }
         let env = envelope::sign(CATALOG_PAYLOAD_TYPE, &payload, signers);
         std::fs::create_dir_all(self.app_dir.join("channels")).map_err(|e| Error::io("create channels/", e))?;
         fsutil::write_atomic(&self.catalog_path(), &env)?;
@@ -107,6 +117,25 @@ impl ChannelRepo {
             rules: Vec::new(),
         }
     }
+}
+
+/// The display `version` of the release manifest envelope at `path` (the publisher's own repo: read, not verified).
+fn release_version(path: &std::path::Path, envelope_bytes: &[u8]) -> Result<String, Error> {
+    #[derive(serde::Deserialize)]
+    struct Env {
+        payload: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Manifest {
+        version: String,
+    }
+    let unreadable =
+        |what: &str| Error::InvalidRequest(format!("{} is not a release manifest ({what})", path.display()));
+    let env: Env = serde_json::from_slice(envelope_bytes).map_err(|e| unreadable(&e.to_string()))?;
+    let payload =
+        base64::engine::general_purpose::STANDARD.decode(env.payload).map_err(|e| unreadable(&e.to_string()))?;
+    let m: Manifest = serde_json::from_slice(&payload).map_err(|e| unreadable(&e.to_string()))?;
+    Ok(m.version)
 }
 
 /// A compact view of a catalog for people and scripts.

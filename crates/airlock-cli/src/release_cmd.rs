@@ -151,6 +151,15 @@ pub fn publish(repo: &Path, input: &Path, o: &ReleaseOptions, signers: &[&Signer
     };
     let payload = serde_json::to_vec(&manifest).map_err(|e| Error::Storage(format!("manifest json: {e}")))?;
     let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &payload, signers);
+    if env.len() as u64 > airlock_core::release::MAX_MANIFEST_BYTES {
+        return Err(Error::InvalidRequest(format!(
+            "the release manifest would be {} bytes, over the {}-byte limit devices accept ({} files); ship fewer \
+             files (docs/formats.md)",
+            env.len(),
+            airlock_core::release::MAX_MANIFEST_BYTES,
+            manifest.files.len()
+        )));
+    }
     // The bundle and objects reach the disk before the manifest that names them (one syncfs, not one fsync each).
     fsutil::sync_tree(&app)?;
     write_immutable(&manifest_path, &env)?;

@@ -79,7 +79,7 @@ impl Sim {
             self.server.put(&format!("/{APP}/objects/{}", sha256_hex(bytes)), bytes.clone());
         }
         self.server.put(&format!("/{APP}/releases/{n}.json"), p.envelope.clone());
-        self.pins.insert(n.to_string(), ReleasePin { sha256: sha256_hex(&p.envelope) });
+        self.pins.insert(n.to_string(), ReleasePin { sha256: sha256_hex(&p.envelope), version: None });
         let catalog = Catalog {
             spec: 1,
             app_id: APP.into(),

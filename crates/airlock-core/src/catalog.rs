@@ -15,6 +15,9 @@ use crate::semver;
 pub const CATALOG_PAYLOAD_TYPE: &str = "airlock.catalog.v1";
 /// The only catalog spec major this agent reads.
 pub const SPEC_MAJOR: u64 = 1;
+/// Largest channel catalog envelope accepted, checked before it is read into memory (about 10 000 rules of a few
+/// hundred bytes, or a few thousand devices listed by id; docs/formats.md).
+pub const MAX_CATALOG_BYTES: u64 = 4 << 20;
 
 /// A signed channel catalog: which releases a channel offers, to which devices, and how to install them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,10 +43,14 @@ pub struct Catalog {
     pub rules: Vec<Rule>,
 }
 
-/// The SHA-256 (lowercase hex) of a release envelope's exact bytes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The SHA-256 (lowercase hex) of a release envelope's exact bytes, and the release's display version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleasePin {
     pub sha256: String,
+    /// The manifest's display `version` (`1.0.3`), so that a check names the release without fetching its
+    /// manifest. Catalogs written before it existed lack it; the agent then reads the pinned manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// One targeting rule: which devices (`match`, `rollout`) get which release (`release` or `variants`).
@@ -141,9 +148,9 @@ impl Catalog {
     /// not pinned in `releases`, a pin that is not 64 lowercase hex digits, a bad `expires_at`, window or native
     /// range).
     pub fn parse(payload: &[u8]) -> Result<Catalog> {
-        let probe: serde_json::Value =
-            serde_json::from_slice(payload).map_err(|e| bad(format!("channel catalog is not valid JSON: {e}")))?;
-        match probe.get("spec").and_then(|v| v.as_u64()) {
+        let spec = crate::envelope::payload_spec(payload)
+            .map_err(|e| bad(format!("channel catalog is not valid JSON: {e}")))?;
+        match spec {
             Some(SPEC_MAJOR) => {}
             Some(other) => {
                 return Err(Error::rejected(
@@ -154,7 +161,7 @@ impl Catalog {
             None => return Err(bad("channel catalog has no numeric \"spec\"".into())),
         }
         let c: Catalog =
-            serde_json::from_value(probe).map_err(|e| bad(format!("channel catalog is malformed: {e}")))?;
+            serde_json::from_slice(payload).map_err(|e| bad(format!("channel catalog is malformed: {e}")))?;
         c.validate()?;
         Ok(c)
     }
@@ -245,6 +252,11 @@ impl Catalog {
     /// The pinned SHA-256 of release `release`'s envelope bytes.
     pub fn pin(&self, release: u64) -> Option<&str> {
         self.releases.get(&release.to_string()).map(|p| p.sha256.as_str())
+    }
+
+    /// The display version the catalog pins for `release` (catalogs from older publishers do not carry it).
+    pub fn pinned_version(&self, release: u64) -> Option<&str> {
+        self.releases.get(&release.to_string()).and_then(|p| p.version.as_deref())
     }
 
     /// True when the publisher revoked `release`.

@@ -1,5 +1,6 @@
 //! HTTP transport. Invariant: only HTTPS (or loopback / explicitly allowed plain HTTP) is fetched; downloads
-//! resume only against a strong ETag and never exceed the byte cap.
+//! resume only against a strong ETag and never exceed the byte cap; a metadata document is never read past its
+//! cap, and an HTML page is never handed back as one.
 //!
 //! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
 //! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
@@ -127,7 +128,9 @@ impl Http {
         }
     }
 
-    /// GET a small document (manifests, catalogs) fully into memory, refusing more than `max_bytes`.
+    /// GET a small signed JSON document (manifests, catalogs, the channel index) fully into memory, refusing
+    /// more than `max_bytes` before reading it when the server declares its length. An HTML page (a captive portal,
+    /// a middlebox's error page) is a transient network error, whatever its Content-Type.
     pub fn get_bytes(&self, url: &str, max_bytes: u64, cancel: &Cancel) -> Result<Vec<u8>> {
         match self.get_conditional(url, None, &[], max_bytes, cancel)? {
             Fetched::Body { bytes, .. } => Ok(bytes),
@@ -135,8 +138,10 @@ impl Http {
         }
     }
 
-    /// Conditional GET: sends `If-None-Match` when an ETag is given (a 304 costs no body) and extra headers
-    /// (e.g. the health headers of a check); the body is capped at `max_bytes`.
+    /// Conditional GET of a signed JSON document: sends `If-None-Match` when an ETag is given (a 304 costs no
+    /// body) and extra headers (e.g. the health headers of a check); the body is capped at `max_bytes`, and an HTML
+    /// page (a body starting with `<`, whatever its Content-Type) is a transient "captive portal" network error.
+    /// A redirect the client did not follow (e.g. to `file://`) is named with its target.
     pub fn get_conditional(
         &self,
         url: &str,
@@ -159,11 +164,27 @@ impl Http {
         if status == StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
         }
+        if status.is_redirection()
+            && let Some(err) = policy::unfollowed_redirect(url, status.as_u16(), resp.headers())
+        {
+            return Err(err);
+        }
         if !status.is_success() {
             return Err(status_error(url, status, resp.headers(), ""));
         }
+        // The body decides (a JSON document mislabelled text/html is still used); an HTML page too large to read
+        // is named as one rather than as an oversized document.
+        let ctype = resp.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if ctype.trim_start().to_ascii_lowercase().starts_with("text/html")
+            && resp.content_length().is_some_and(|len| len > max_bytes)
+        {
+            return Err(html_page(url));
+        }
         let etag = resp.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let bytes = self.read_body(url, resp, max_bytes, cancel)?;
+        if looks_like_html(&bytes) {
+            return Err(html_page(url));
+        }
         Ok(Fetched::Body { bytes, etag })
     }
 
@@ -199,13 +220,18 @@ impl Http {
         let too_large = || {
             Error::rejected(
                 "too_large",
-                format!("the document at {url} is larger than the {max_bytes} bytes allowed; it was not used"),
+                format!(
+                    "the document at {url} is larger than the {max_bytes} bytes allowed; it was not used (a \
+                     publisher keeps metadata within the limits in docs/formats.md; otherwise the server or a proxy \
+                     answered with something else)"
+                ),
             )
         };
         if resp.content_length().is_some_and(|len| len > max_bytes) {
             return Err(too_large());
         }
-        let hint = resp.content_length().unwrap_or(0).min(max_bytes).min(1 << 20);
+        // The declared length is reserved once (no doubling copies); without one, start small and grow.
+        let hint = resp.content_length().unwrap_or(64 * 1024).min(max_bytes);
         let mut out = Vec::with_capacity(usize::try_from(hint).unwrap_or(0));
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -255,6 +281,20 @@ impl Http {
         };
         Error::Network(format!("{what}; {then}"))
     }
+}
+
+/// The transient error for an HTML page answered where a signed JSON document was expected.
+fn html_page(url: &str) -> Error {
+    Error::Network(format!(
+        "{url} returned an HTML page, not the signed JSON document (captive portal? sign in to the network); \
+         nothing was used, will retry later"
+    ))
+}
+
+/// True when the body starts (after whitespace and a UTF-8 byte-order mark) with `<`: markup, never JSON.
+fn looks_like_html(body: &[u8]) -> bool {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<')
 }
 
 /// Parses a URL, naming the problem when it is malformed.

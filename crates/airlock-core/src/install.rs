@@ -52,7 +52,7 @@ pub struct Offer {
 }
 
 /// Largest manifest document accepted.
-const MAX_MANIFEST_BYTES: u64 = 32 << 20;
+const MAX_MANIFEST_BYTES: u64 = crate::release::MAX_MANIFEST_BYTES;
 /// Hard cap on an unsigned download's size.
 const MAX_UNSIGNED_BYTES: u64 = 1 << 30;
 

@@ -11,6 +11,9 @@ use crate::unpack::FileEntry;
 
 pub const RELEASE_PAYLOAD_TYPE: &str = "airlock.release.v1";
 pub const SPEC_MAJOR: u64 = 1;
+/// Largest release manifest envelope accepted, checked before it is read into memory: about 30 000 files with
+/// 100-byte paths (a 2 000-file manifest is about 0.5 MiB; docs/formats.md).
+pub const MAX_MANIFEST_BYTES: u64 = 8 << 20;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NativeRange {
@@ -75,9 +78,9 @@ fn is_sha256_hex(s: &str) -> bool {
 impl ReleaseManifest {
     /// Parses a verified payload and validates its structure.
     pub fn parse(payload: &[u8]) -> Result<ReleaseManifest> {
-        let probe: serde_json::Value = serde_json::from_slice(payload)
+        let spec = crate::envelope::payload_spec(payload)
             .map_err(|e| Error::rejected("bad_metadata", format!("release manifest is not valid JSON: {e}")))?;
-        match probe.get("spec").and_then(|v| v.as_u64()) {
+        match spec {
             Some(SPEC_MAJOR) => {}
             Some(other) => {
                 return Err(Error::rejected(
@@ -87,7 +90,7 @@ impl ReleaseManifest {
             }
             None => return Err(Error::rejected("bad_metadata", "release manifest has no numeric \"spec\"")),
         }
-        let m: ReleaseManifest = serde_json::from_value(probe)
+        let m: ReleaseManifest = serde_json::from_slice(payload)
             .map_err(|e| Error::rejected("bad_metadata", format!("release manifest is malformed: {e}")))?;
         m.validate()?;
         Ok(m)

@@ -9,18 +9,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::agent::Agent;
-use crate::catalog::{self, CATALOG_PAYLOAD_TYPE, Catalog, Freshness, InstallPolicy};
+use crate::catalog::{self, CATALOG_PAYLOAD_TYPE, Catalog, Freshness, InstallPolicy, MAX_CATALOG_BYTES};
 use crate::envelope;
 use crate::error::{Error, Result};
 use crate::events::{BUILTIN_ID, BundleInfo, BundleStatus, Cancel, Event};
 use crate::fsutil::FileLock;
 use crate::http::Fetched;
 use crate::install::join_url;
+use crate::release::{MAX_MANIFEST_BYTES, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
 use crate::segment::{self, DeviceProfile};
 use crate::store;
 
-/// Largest catalog accepted.
-const MAX_CATALOG_BYTES: u64 = 4 << 20;
+/// Largest signed channel index accepted (thousands of channels; docs/formats.md).
+const MAX_INDEX_BYTES: u64 = 1 << 20;
 const CHANNEL_KEY: &str = "channel";
 
 /// Capgo's `LatestVersion` (the fields a static catalog can fill).
@@ -228,8 +229,11 @@ impl Agent {
             .filter(|r| matches!(r.status, BundleStatus::Pending | BundleStatus::Success))
             .filter(|r| self.layout.bundle(&r.id).is_dir())
             .map(crate::boot::row_info);
-        let version =
-            installed.as_ref().map(|b| b.version.clone()).unwrap_or_else(|| format!("release {}", decision.release));
+        let version = match (c.pinned_version(decision.release), &installed) {
+            (Some(v), _) => v.to_string(),
+            (None, Some(b)) => b.version.clone(),
+            (None, None) => self.manifest_version(&c, decision.release, &manifest_url, cancel)?,
+        };
         Ok(CheckResult::Available {
             release: decision.release,
             version,
@@ -282,7 +286,7 @@ impl Agent {
     pub(crate) fn download_pinned(&self, release: u64, manifest_url: &str, cancel: &Cancel) -> Result<BundleInfo> {
         let channel = self.channel()?;
         let c = self.cached_catalog(&channel)?.ok_or_else(|| Error::Network("no catalog cached".into()))?;
-        let bytes = self.http.get_bytes(manifest_url, 32 << 20, cancel)?;
+        let bytes = self.http.get_bytes(manifest_url, MAX_MANIFEST_BYTES, cancel)?;
         self.count_fetched(bytes.len() as u64);
         catalog::check_pin(&c, release, &bytes)?;
         let offer = match self.resolve_manifest_bytes(manifest_url, &bytes) {
@@ -388,7 +392,7 @@ impl Agent {
             });
         };
         let manifest_url = join_url(&self.catalog_root()?, &format!("releases/{}.json", d.release))?;
-        let bytes = self.http.get_bytes(&manifest_url, 32 << 20, cancel)?;
+        let bytes = self.http.get_bytes(&manifest_url, MAX_MANIFEST_BYTES, cancel)?;
         catalog::check_pin(&c, d.release, &bytes)?;
         let offer = self.resolve_manifest_bytes(&manifest_url, &bytes)?;
         Ok(LatestVersion {
@@ -443,7 +447,7 @@ impl Agent {
     /// JS `listChannels()`: the self-assignable channels named in the repo's signed channel index.
     pub fn list_channels(&self, cancel: &Cancel) -> Result<Vec<ChannelEntry>> {
         let url = join_url(&self.catalog_root()?, "channels/index.json")?;
-        let bytes = self.http.get_bytes(&url, MAX_CATALOG_BYTES, cancel)?;
+        let bytes = self.http.get_bytes(&url, MAX_INDEX_BYTES, cancel)?;
         let payload =
             envelope::verify(&bytes, INDEX_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
         let index: ChannelIndex = serde_json::from_slice(&payload)
@@ -460,20 +464,43 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// The display version of `release` read from its pinned, verified manifest: for catalogs written before pins
+    /// carried the version.
+    fn manifest_version(&self, c: &Catalog, release: u64, manifest_url: &str, cancel: &Cancel) -> Result<String> {
+        let bytes = self.http.get_bytes(manifest_url, MAX_MANIFEST_BYTES, cancel)?;
+        self.count_fetched(bytes.len() as u64);
+        catalog::check_pin(c, release, &bytes)?;
+        let payload =
+            envelope::verify(&bytes, RELEASE_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
+        drop(bytes);
+        Ok(ReleaseManifest::parse(&payload)?.version)
+    }
+}
+
 /// Key under which a rejected (release, manifest pin) pair is remembered.
 fn rejected_key(release: u64, pin: &str) -> String {
     format!("rejected:{release}:{pin}")
 }
 
-/// Reads the display version from a release envelope (only for messages; the envelope already verified).
+/// Reads the display version from a release envelope (only for messages; the envelope already verified). Typed
+/// and borrowed: only the payload and the version string are ever allocated.
 struct ReleaseManifestPeek;
 
 impl ReleaseManifestPeek {
     fn version(envelope_bytes: &[u8]) -> Option<String> {
-        let env: serde_json::Value = serde_json::from_slice(envelope_bytes).ok()?;
-        let payload = STANDARD.decode(env.get("payload")?.as_str()?).ok()?;
-        let m: serde_json::Value = serde_json::from_slice(&payload).ok()?;
-        Some(m.get("version")?.as_str()?.to_string())
+        #[derive(Deserialize)]
+        struct Env<'a> {
+            #[serde(borrow)]
+            payload: std::borrow::Cow<'a, str>,
+        }
+        #[derive(Deserialize)]
+        struct Version {
+            version: String,
+        }
+        let env: Env<'_> = serde_json::from_slice(envelope_bytes).ok()?;
+        let payload = STANDARD.decode(env.payload.as_bytes()).ok()?;
+        Some(serde_json::from_slice::<Version>(&payload).ok()?.version)
     }
 }
 

@@ -46,7 +46,7 @@ fn catalog(serial: u64, expires_ms: i64, pins: &[(u64, String)], rules: Vec<Rule
         self_assign: false,
         releases: pins
             .iter()
-            .map(|(n, s)| (n.to_string(), ReleasePin { sha256: s.clone() }))
+            .map(|(n, s)| (n.to_string(), ReleasePin { sha256: s.clone(), version: None }))
             .collect::<BTreeMap<_, _>>(),
         revoked: vec![],
         rules,

@@ -65,7 +65,7 @@ impl Repo {
         };
         self.server.put(&format!("/{APP}/bundles/{n}.zip"), zip);
         let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&self.signer]);
-        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env) });
+        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env), version: None });
         self.server.put(&format!("/{APP}/releases/{n}.json"), env);
     }
 
@@ -96,7 +96,7 @@ impl Repo {
             self.server.put(&format!("/{APP}/objects/{}", sha256_hex(o)), o.to_vec());
         }
         let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&self.signer]);
-        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env) });
+        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env), version: None });
         self.server.put(&format!("/{APP}/releases/{n}.json"), env);
     }
 

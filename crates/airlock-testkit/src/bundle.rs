@@ -1,6 +1,7 @@
 //! Bundle fixtures: generated web-app trees, zips, signed release manifests and device configs.
 //! Invariant: everything is deterministic for a given seed, and built with the engine's own formats.
 
+use airlock_core::catalog::ReleasePin;
 use airlock_core::crypto;
 use airlock_core::envelope::{self, Signer};
 use airlock_core::release::{BundleRef, Encryption, NativeRange, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
@@ -153,6 +154,14 @@ pub struct Published {
     pub bundle: Vec<u8>,
     pub manifest: ReleaseManifest,
     pub envelope: Vec<u8>,
+}
+
+impl Published {
+    /// The catalog pin of this release, as `airlock channel` writes it: the envelope's SHA-256 and the display
+    /// version.
+    pub fn pin(&self) -> ReleasePin {
+        ReleasePin { sha256: sha256_hex(&self.envelope), version: Some(self.manifest.version.clone()) }
+    }
 }
 
 /// Options of `publish`.

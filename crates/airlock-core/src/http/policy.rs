@@ -1,9 +1,12 @@
 //! Transport policy. Invariant: a URL is fetched only over https, or over plain http to a loopback host
 //! (127.0.0.0/8, ::1, `localhost`) or when the app explicitly allowed insecure http; redirects obey the same rule
-//! and stop after a few hops.
+//! and stop after a few hops, and a redirect that is not followed says where it pointed and why.
 
 use reqwest::Url;
+use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::redirect::{Attempt, Policy};
+
+use crate::error::Error;
 use std::net::{IpAddr, Ipv6Addr};
 
 /// Maximum number of redirect hops followed for one request.
@@ -67,6 +70,21 @@ pub(crate) fn redirect_policy(allow_insecure_http: bool) -> Policy {
             None => attempt.follow(),
         }
     })
+}
+
+/// The error for a redirect answer the client did not follow (reqwest hands back a 3xx whose `Location` is not
+/// an http(s) URL, e.g. `file://`): names the target and why it is not fetched. `None` when there is nothing
+/// more useful to say than the status itself.
+pub(crate) fn unfollowed_redirect(url: &str, status: u16, headers: &HeaderMap) -> Option<Error> {
+    let location = headers.get(LOCATION)?.to_str().ok()?.trim();
+    let why = match Url::parse(url).and_then(|base| base.join(location)) {
+        Ok(target) => refusal(&target, true)?,
+        Err(e) => format!("'{location}' is not a valid URL ({e})"),
+    };
+    Some(Error::Network(format!(
+        "{url} redirected (HTTP {status}) to {location}, which is not fetched: {why}; the server's redirect is \
+         misconfigured (or a network sign-in page intercepted it); will retry later"
+    )))
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ impl World {
         for (_, bytes) in &dist.files {
             self.server.put(&format!("/{APP}/objects/{}", sha256_hex(bytes)), bytes.clone());
         }
-        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&p.envelope) });
+        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&p.envelope), version: None });
         self.server.put(&format!("/{APP}/releases/{n}.json"), p.envelope);
         dist
     }
