@@ -78,7 +78,7 @@ impl Repo {
             compressed_objects: vec![],
         };
         let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&self.signer]);
-        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env) });
+        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env), version: None });
         self.server.put(&format!("/{APP}/releases/{n}.json"), env);
     }
 
