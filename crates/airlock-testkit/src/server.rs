@@ -35,6 +35,8 @@ pub enum Fault {
     Redirect(String),
     /// Send the headers, then nothing until the client goes away (bounded).
     Stall,
+    /// Answer with this status and `Retry-After: value` as given (an HTTP-date, or anything a server may send).
+    StatusWithRetryAfterValue { status: u16, value: String },
 }
 
 /// One request as the server saw it.
