@@ -1,5 +1,6 @@
 //! HTTP transport. Invariant: only HTTPS (or loopback / explicitly allowed plain HTTP) is fetched; downloads
-//! resume only against a strong ETag and never exceed the byte cap.
+//! resume only against a strong ETag and never exceed the byte cap; a host that asked to wait (429 /
+//! `Retry-After`) gets no request before the time it named.
 //!
 //! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
 //! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
@@ -134,14 +135,18 @@ impl Http {
         if let Some(why) = policy::refusal(&parsed, self.options.allow_insecure_http) {
             return Err(Error::Config(why));
         }
-        match self.backoff.not_before(&host_key(&parsed)) {
+        let host = host_key(&parsed);
+        match self.backoff.not_before(&host) {
             None => Ok(()),
-            Some(until) => Err(Error::Network(format!(
-                "{} asked clients to wait (HTTP 429 or Retry-After); nothing was sent for {url}; the next attempt \
-                 is allowed at {}",
-                host_key(&parsed),
-                iso8601(until)
-            ))),
+            Some(until_ms) => Err(Error::Throttled {
+                message: format!(
+                    "{host} asked clients to wait (HTTP 429 or Retry-After); nothing was sent for {url}; the next \
+                     attempt is allowed at {}",
+                    iso8601(until_ms)
+                ),
+                host,
+                until_ms,
+            }),
         }
     }
 
@@ -306,8 +311,12 @@ impl Http {
     /// Maps a non-success HTTP status to a transient network error with a helpful message, after recording what a
     /// 429 / 503 asks for (the host's deadline, which the message names).
     fn status_error(&self, url: &str, status: StatusCode, headers: &HeaderMap, then: &str) -> Error {
-        let until = Url::parse(url).ok().and_then(|u| self.backoff.record(&host_key(&u), status, headers));
-        status_message(url, status, headers, then, until)
+        let host = Url::parse(url).map(|u| host_key(&u)).unwrap_or_default();
+        let until = self.backoff.record(&host, status, headers);
+        match (status_message(url, status, headers, then, until), until) {
+            (Error::Network(message), Some(until_ms)) => Error::Throttled { host, until_ms, message },
+            (err, _) => err,
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Device-side stats: a durable, bounded SQLite queue flushed in batches. Invariant: an event leaves the queue
-//! only after the collector acknowledged it; every event carries a stable id, so a retried flush never counts
-//! twice; a collector that is down costs bounded storage and backs off with full jitter.
+//! only after the collector's own JSON acknowledgement took it or refused it for good (refusals are counted, so
+//! one bad event never blocks the others); every event carries a stable id and a version, so a retried flush
+//! never counts twice; a collector that is down costs bounded storage and backs off with full jitter, and a
+//! backoff deadline further ahead than the longest backoff (the clock was set back) is due.
 
 use serde_json::{Value, json};
 
@@ -153,13 +155,10 @@ impl Agent {
                         batch.iter().enumerate().filter(|(i, _)| refused.contains(i)).map(|(_, e)| e).collect();
                     if delivered.is_empty() && bad.is_empty() {
                         // Nothing of this batch was settled: stop rather than post it again in a loop.
-                        return Err(self.failed_flush(
-                            &url,
-                            Error::Network(format!(
-                                "the stats collector at {url} neither took nor refused {} events; will retry later",
-                                kept.len()
-                            )),
-                        ));
+                        return Err(self.failed_flush(Error::Network(format!(
+                            "the stats collector at {url} neither took nor refused {} events; will retry later",
+                            kept.len()
+                        ))));
                     }
                     (delivered, bad)
                 }
@@ -171,7 +170,7 @@ impl Agent {
                     log::warn!("{why}");
                     (Vec::new(), batch.iter().collect())
                 }
-                Err(e) => return Err(self.failed_flush(&url, e)),
+                Err(e) => return Err(self.failed_flush(e)),
             };
             sent += delivered.len() as u64;
             self.settle_events(&delivered, &refused)?;
@@ -249,7 +248,7 @@ impl Agent {
                 Err(e) => {
                     // Keep what was settled so far, then report the failure.
                     self.settle_events(&delivered, &refused)?;
-                    return Err(self.failed_flush(url, e));
+                    return Err(self.failed_flush(e));
                 }
             }
         }
@@ -278,8 +277,8 @@ impl Agent {
 
     /// Backs off after a failed flush (unless the host itself set a deadline, which every request honours) and
     /// returns the error.
-    fn failed_flush(&self, url: &str, err: Error) -> Error {
-        if self.http.host_not_before_ms(url).is_none()
+    fn failed_flush(&self, err: Error) -> Error {
+        if err.retry_at_ms().is_none()
             && let Err(e) = self.back_off()
         {
             log::warn!("could not record the stats backoff: {e}");

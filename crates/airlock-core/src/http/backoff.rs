@@ -13,7 +13,7 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 use crate::clock::{Clock, SystemClock, parse_rfc3339};
 use crate::schedule;
-use crate::store::{self, Store};
+use crate::store;
 
 /// Longest wait a server can impose on a host (Capgo caps `Retry-After` at 24 h too).
 pub const MAX_WAIT_MS: i64 = 24 * 3_600_000;
@@ -62,7 +62,7 @@ impl RetryAfter {
 pub(crate) struct HostBackoff {
     clock: Arc<dyn Clock>,
     db_path: Option<PathBuf>,
-    db: Mutex<Option<Store>>,
+    db: Mutex<Option<rusqlite::Connection>>,
     memory: Mutex<HashMap<String, i64>>,
 }
 
@@ -78,8 +78,9 @@ impl HostBackoff {
         HostBackoff::new(Arc::new(SystemClock), None)
     }
 
-    /// Deadlines on `clock`, persisted in the state database at `db_path` when given (its own connection: the
-    /// agent's may be busy in a transaction while a request runs).
+    /// Deadlines on `clock`, persisted in the state database at `db_path` when given (already migrated by the
+    /// agent; its own connection, as the agent's may be inside a transaction while a request runs; each write is
+    /// one autocommit statement).
     pub(crate) fn new(clock: Arc<dyn Clock>, db_path: Option<PathBuf>) -> HostBackoff {
         HostBackoff { clock, db_path, db: Mutex::new(None), memory: Mutex::new(HashMap::new()) }
     }
@@ -87,7 +88,7 @@ impl HostBackoff {
     /// Until when `host` asked to be left alone, if that time has not come yet.
     pub(crate) fn not_before(&self, host: &str) -> Option<i64> {
         let remembered = self.memory.lock().unwrap_or_else(|p| p.into_inner()).get(host).copied();
-        let persisted = self.with_db(|s| store::host_backoff_get(s.read(), host)).flatten();
+        let persisted = self.with_db(|c| store::host_backoff_get(c, host)).flatten();
         let deadline = remembered.into_iter().chain(persisted).max()?;
         schedule::pending_deadline(deadline, self.clock.now_ms(), MAX_WAIT_MS)
     }
@@ -105,7 +106,7 @@ impl HostBackoff {
             return None;
         }
         self.memory.lock().unwrap_or_else(|p| p.into_inner()).insert(host.to_owned(), until);
-        if self.with_db(|s| s.write(|tx| store::host_backoff_set(tx, host, until, now))).is_none() {
+        if self.with_db(|c| store::host_backoff_set(c, host, until, now)).is_none() {
             log::warn!("could not persist the Retry-After of {host}; it is honoured by this process only");
         }
         Some(until)
@@ -113,20 +114,26 @@ impl HostBackoff {
 
     /// Runs `f` on the lazily opened database; `None` without one or when it fails (logged: the deadline is
     /// still honoured in memory).
-    fn with_db<T>(&self, f: impl FnOnce(&mut Store) -> crate::Result<T>) -> Option<T> {
+    fn with_db<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> crate::Result<T>) -> Option<T> {
         let path = self.db_path.as_ref()?;
         let mut db = self.db.lock().unwrap_or_else(|p| p.into_inner());
         if db.is_none() {
-            match Store::open(path) {
-                Ok(s) => *db = Some(s),
+            let opened = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+                .and_then(|c| {
+                    c.busy_timeout(std::time::Duration::from_secs(2))?;
+                    c.execute_batch("PRAGMA synchronous=FULL;")?;
+                    Ok(c)
+                });
+            match opened {
+                Ok(c) => *db = Some(c),
                 Err(e) => {
-                    log::warn!("host backoff: {e}");
+                    log::warn!("host backoff: opening {}: {e}", path.display());
                     return None;
                 }
             }
         }
-        let store = db.as_mut()?;
-        f(store).map_err(|e| log::warn!("host backoff: {e}")).ok()
+        let conn = db.as_ref()?;
+        f(conn).map_err(|e| log::warn!("host backoff: {e}")).ok()
     }
 }
 
