@@ -19,6 +19,8 @@ use crate::store;
 const BATCH: usize = 100;
 const BACKOFF_BASE_MS: u64 = 5_000;
 const BACKOFF_CAP_MS: u64 = 3_600_000;
+/// Longest `reason` sent, in characters (a longer one is cut and marked with `…`).
+const MAX_REASON_CHARS: usize = 1000;
 /// kv key: events the collector refused permanently and the agent dropped.
 const REFUSED_KEY: &str = "stats_refused";
 
@@ -111,7 +113,13 @@ impl Agent {
                 }
                 v => v,
             };
-            store::queue_event(tx, &id, now, action, version, old, reason)
+            // Collectors cap free text (the reference one at 4 KiB, Capgo's metadata at 2 KiB): never send a
+            // reason that would get the event refused.
+            let reason = reason.map(|r| match r.char_indices().nth(MAX_REASON_CHARS) {
+                Some((cut, _)) => format!("{}…", &r[..cut]),
+                None => r.to_owned(),
+            });
+            store::queue_event(tx, &id, now, action, version, old, reason.as_deref())
         })
     }
 

@@ -105,3 +105,14 @@ fn a_stats_url_that_does_not_exist_is_a_configuration_problem_and_keeps_the_even
     assert!(!msg.contains("will retry later"), "{msg}");
     assert_eq!(phone.queued_actions(), vec!["set".to_string()], "a wrong URL loses no event");
 }
+
+#[test]
+fn a_very_long_failure_reason_is_cut_so_the_collector_never_refuses_the_event_for_it() {
+    let server = TestServer::start();
+    let phone = phone(&server);
+    let agent = phone.open();
+    agent.queue_stat("download_fail", "1.0.0", None, Some(&"é".repeat(10_000))).unwrap();
+    let c = rusqlite::Connection::open(phone.device.root().join("state.sqlite3")).unwrap();
+    let reason: String = c.query_row("SELECT reason FROM stats_queue", [], |r| r.get(0)).unwrap();
+    assert!(reason.len() <= 4096 && reason.ends_with('…'), "{} bytes", reason.len());
+}
