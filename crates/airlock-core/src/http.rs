@@ -127,9 +127,8 @@ impl Http {
     }
 
     /// Transport policy: https, or http only to loopback (127.0.0.0/8, ::1, localhost) or when allowed.
-    /// Pure check, no DNS: a refused URL is never requested.
-    /// A host that asked to wait (429 / `Retry-After`) is refused too, as a transient error naming the time the
-    /// next attempt is allowed: nothing is sent to it before then.
+    /// No DNS: a refused URL is never requested. A host that asked to wait (429 / `Retry-After`) is refused too,
+    /// as [`Error::Throttled`] naming the time the next attempt is allowed: nothing is sent to it before then.
     pub fn check_url(&self, url: &str) -> Result<()> {
         let parsed = parse_url(url)?;
         if let Some(why) = policy::refusal(&parsed, self.options.allow_insecure_http) {
