@@ -104,6 +104,9 @@ fn main() {
                 if let Some(code) = e.reject_code() {
                     err["code"] = code.into();
                 }
+                if let Some(at) = e.retry_at_ms() {
+                    err["retryAt"] = airlock_core::clock::iso8601(at).into();
+                }
                 println!("{}", serde_json::json!({ "error": err }));
             } else {
                 eprintln!("airlock: {e}");

@@ -64,7 +64,7 @@ impl Agent {
         if http.user_agent.is_empty() {
             http.user_agent = format!("airlock/{} ({})", crate::PLUGIN_VERSION, config.device.platform);
         }
-        let http = Http::new(http)?;
+        let http = Http::new(http)?.with_host_backoff(clock.clone(), layout.db());
         let store = {
             let _lock = FileLock::exclusive(&layout.lock())?;
             let store = Store::open(&layout.db())?;

@@ -44,6 +44,10 @@ pub enum Error {
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
+    /// A server asked clients to wait (HTTP 429, or `Retry-After`): nothing is sent to `host` before `until_ms`
+    /// (Unix ms, at most 24 h after its answer). Transient; `message` names the time (RFC 3339).
+    #[error("network error: {message}")]
+    Throttled { host: String, until_ms: i64, message: String },
 }
 
 impl Error {
@@ -55,6 +59,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Network(_) | Error::DiskFull(_) | Error::Storage(_) | Error::Database(_) => ErrorKind::Transient,
+            Error::Throttled { .. } => ErrorKind::Transient,
             Error::Rejected { .. } => ErrorKind::Rejected,
             Error::InvalidRequest(_) | Error::Config(_) => ErrorKind::Usage,
             Error::Cancelled => ErrorKind::Cancelled,
@@ -76,6 +81,15 @@ impl Error {
             Error::InvalidRequest(_) => "invalid_request",
             Error::Config(_) => "config",
             Error::Cancelled => "cancelled",
+            Error::Throttled { .. } => "network",
+        }
+    }
+
+    /// When the next request to the server that answered is allowed (Unix ms), if it asked to wait.
+    pub fn retry_at_ms(&self) -> Option<i64> {
+        match self {
+            Error::Throttled { until_ms, .. } => Some(*until_ms),
+            _ => None,
         }
     }
 

@@ -1,12 +1,15 @@
 //! HTTP transport. Invariant: only HTTPS (or loopback / explicitly allowed plain HTTP) is fetched; downloads
 //! resume only against a strong ETag and never exceed the byte cap; a metadata document is never read past its
-//! cap, and an HTML page is never handed back as one.
+//! cap, and an HTML page is never handed back as one; a host that asked to wait (429 / `Retry-After`) gets no
+//! request before the time it named.
 //!
 //! Submodules: `policy` (which URLs may be fetched, redirects), `tls` (rustls with the ring provider),
 //! `resume` (strong ETags, Content-Range), `sidecar` (the durable `<key>.json` next to a `.part`),
-//! `watchdog` (deadline + minimum throughput), `download` (the resumable download itself) and `loopback_dns`
-//! (the resolver of test rigs that must never send a DNS query off the machine).
+//! `watchdog` (deadline + minimum throughput), `download` (the resumable download itself), `backoff` (a
+//! host's 429 / `Retry-After`, honoured by every later request to it) and `loopback_dns` (the resolver of test
+//! rigs that must never send a DNS query off the machine).
 
+mod backoff;
 mod download;
 mod loopback_dns;
 mod policy;
@@ -15,6 +18,7 @@ mod sidecar;
 mod tls;
 mod watchdog;
 
+pub use backoff::{DEFAULT_429_WAIT_MS, MAX_WAIT_MS, RetryAfter};
 pub use download::{DownloadSpec, Downloaded};
 
 /// Result of a conditional GET.
@@ -32,8 +36,10 @@ use reqwest::header::{ACCEPT_ENCODING, HeaderMap, RETRY_AFTER};
 use std::io::{ErrorKind as IoErrorKind, Read};
 use std::time::Duration;
 
+use crate::clock::{Clock, iso8601};
 use crate::error::{Error, Result};
 use crate::events::Cancel;
+use backoff::HostBackoff;
 use watchdog::Watchdog;
 
 /// Size of the reused transfer buffer.
@@ -85,6 +91,7 @@ impl Default for HttpOptions {
 pub struct Http {
     client: reqwest::blocking::Client,
     options: HttpOptions,
+    backoff: HostBackoff,
 }
 
 impl Http {
@@ -110,7 +117,20 @@ impl Http {
             .tls_backend_preconfigured(tls)
             .build()
             .map_err(|e| Error::Config(format!("could not set up the HTTP client: {}", chain(&e))))?;
-        Ok(Http { client, options })
+        Ok(Http { client, options, backoff: HostBackoff::in_memory() })
+    }
+
+    /// Reads time from `clock` for `Retry-After` and persists each host's deadline in the state database at
+    /// `db_path`, so later processes of the app honour it too (the agent does this; without it deadlines are
+    /// kept in memory on the system clock).
+    pub fn with_host_backoff(mut self, clock: std::sync::Arc<dyn Clock>, db_path: std::path::PathBuf) -> Self {
+        self.backoff = HostBackoff::new(clock, Some(db_path));
+        self
+    }
+
+    /// Until when the host of `url` asked not to be contacted (429 / `Retry-After`), if that time has not come.
+    pub fn host_not_before_ms(&self, url: &str) -> Option<i64> {
+        Url::parse(url).ok().and_then(|u| self.backoff.not_before(&host_key(&u)))
     }
 
     /// The options this client was built with.
@@ -119,12 +139,25 @@ impl Http {
     }
 
     /// Transport policy: https, or http only to loopback (127.0.0.0/8, ::1, localhost) or when allowed.
-    /// Pure check, no DNS: a refused URL is never requested.
+    /// No DNS: a refused URL is never requested. A host that asked to wait (429 / `Retry-After`) is refused too,
+    /// as [`Error::Throttled`] naming the time the next attempt is allowed: nothing is sent to it before then.
     pub fn check_url(&self, url: &str) -> Result<()> {
         let parsed = parse_url(url)?;
-        match policy::refusal(&parsed, self.options.allow_insecure_http) {
+        if let Some(why) = policy::refusal(&parsed, self.options.allow_insecure_http) {
+            return Err(Error::Config(why));
+        }
+        let host = host_key(&parsed);
+        match self.backoff.not_before(&host) {
             None => Ok(()),
-            Some(why) => Err(Error::Config(why)),
+            Some(until_ms) => Err(Error::Throttled {
+                message: format!(
+                    "{host} asked clients to wait (HTTP 429 or Retry-After); nothing was sent for {url}; the next \
+                     attempt is allowed at {}",
+                    iso8601(until_ms)
+                ),
+                host,
+                until_ms,
+            }),
         }
     }
 
@@ -150,6 +183,21 @@ impl Http {
         max_bytes: u64,
         cancel: &Cancel,
     ) -> Result<Fetched> {
+        self.get_conditional_or(url, if_none_match, headers, max_bytes, cancel, None)
+    }
+
+    /// [`Http::get_conditional`] for a document whose absence is a configuration problem (a channel catalog, the
+    /// channel index): a 404 / 410 is `Error::Config` naming the cause with `missing_means` (what to check), not a
+    /// "will retry later".
+    pub fn get_conditional_or(
+        &self,
+        url: &str,
+        if_none_match: Option<&str>,
+        headers: &[(&'static str, String)],
+        max_bytes: u64,
+        cancel: &Cancel,
+        missing_means: Option<&str>,
+    ) -> Result<Fetched> {
         self.check_url(url)?;
         cancel.check()?;
         let mut req = self.client.get(url).header(ACCEPT_ENCODING, "identity");
@@ -169,8 +217,15 @@ impl Http {
         {
             return Err(err);
         }
+        if let (Some(what), 404 | 410) = (missing_means, status.as_u16()) {
+            return Err(Error::Config(format!(
+                "{url} does not exist on the server (HTTP {}): {what}; this is a configuration problem, not a \
+                 network fault: it stays until the configuration or the publisher's repo is fixed",
+                status.as_u16()
+            )));
+        }
         if !status.is_success() {
-            return Err(status_error(url, status, resp.headers(), ""));
+            return Err(self.status_error(url, status, resp.headers(), ""));
         }
         // The body decides (a JSON document mislabelled text/html is still used); an HTML page too large to read
         // is named as one rather than as an oversized document.
@@ -203,7 +258,7 @@ impl Http {
             .map_err(|e| self.request_error(url, &e, ""))?;
         let status = resp.status();
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(status_error(url, status, resp.headers(), ""));
+            return Err(self.status_error(url, status, resp.headers(), ""));
         }
         let bytes = self.read_body(url, resp, max_response, cancel)?;
         Ok((status.as_u16(), bytes))
@@ -302,9 +357,31 @@ fn parse_url(url: &str) -> Result<Url> {
     Url::parse(url).map_err(|e| Error::Config(format!("'{url}' is not a valid URL ({e})")))
 }
 
-/// Maps a non-success HTTP status to a transient network error with a helpful message.
-fn status_error(url: &str, status: StatusCode, headers: &HeaderMap, then: &str) -> Error {
-    let then = if then.is_empty() { "will retry later" } else { then };
+impl Http {
+    /// Maps a non-success HTTP status to a transient network error with a helpful message, after recording what a
+    /// 429 / 503 asks for (the host's deadline, which the message names).
+    fn status_error(&self, url: &str, status: StatusCode, headers: &HeaderMap, then: &str) -> Error {
+        let host = Url::parse(url).map(|u| host_key(&u)).unwrap_or_default();
+        let until = self.backoff.record(&host, status, headers);
+        match (status_message(url, status, headers, then, until), until) {
+            (Error::Network(message), Some(until_ms)) => Error::Throttled { host, until_ms, message },
+            (err, _) => err,
+        }
+    }
+}
+
+/// The key of a host's deadline: `host:port` (port defaulted by scheme).
+fn host_key(url: &Url) -> String {
+    format!("{}:{}", url.host_str().unwrap_or(""), url.port_or_known_default().unwrap_or(0))
+}
+
+fn status_message(url: &str, status: StatusCode, headers: &HeaderMap, then: &str, until: Option<i64>) -> Error {
+    let then = match (until, then.is_empty()) {
+        (Some(t), true) => format!("the next attempt is allowed at {}", iso8601(t)),
+        (Some(t), false) => format!("{then}; the next attempt is allowed at {}", iso8601(t)),
+        (None, true) => "will retry later".to_owned(),
+        (None, false) => then.to_owned(),
+    };
     let code = status.as_u16();
     let msg = match code {
         404 | 410 => format!("{url} was not found on the server (HTTP {code}); the publisher must upload it; {then}"),

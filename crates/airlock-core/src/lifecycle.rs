@@ -210,16 +210,25 @@ impl Agent {
     }
 
     /// When the next periodic check is due (Unix ms): [`schedule::next_periodic_check`] from the last automatic
-    /// check, with the device id as jitter seed; now when no check ever ran; `None` when `periodCheckDelay` is 0.
+    /// check, with the device id as jitter seed; now when no check ever ran, or when that time lies further ahead
+    /// than one interval from now (the clock was set back since the last check); `None` when `periodCheckDelay`
+    /// is 0.
     pub fn next_periodic_check_ms(&self) -> Result<Option<i64>> {
         let period = self.config.plugin.period_check_delay_s;
         if period == 0 {
             return Ok(None);
         }
-        let last = persist::last_check(self.store().read())?;
-        match last {
-            None => Ok(Some(self.clock.now_ms())),
-            Some(t) => Ok(schedule::next_periodic_check(t, period, &self.device_id()?)),
+        let now = self.clock.now_ms();
+        let Some(last) = persist::last_check(self.store().read())? else { return Ok(Some(now)) };
+        let seed = self.device_id()?;
+        let (Some(due), Some(latest)) =
+            (schedule::next_periodic_check(last, period, &seed), schedule::next_periodic_check(now, period, &seed))
+        else {
+            return Ok(Some(now));
+        };
+        match schedule::pending_deadline(due, now, latest.saturating_sub(now)) {
+            None if due > now => Ok(Some(now)),
+            _ => Ok(Some(due)),
         }
     }
 

@@ -4,7 +4,8 @@
 //!
 //! The agent calls these at lifecycle moments: [`should_check`] before an automatic check, [`apply_plan`] after
 //! the automatic pipeline downloaded a bundle, [`settle`] then [`may_apply_next`] at every launch, foreground and
-//! background, [`next_periodic_check`] to arm the periodic timer and [`backoff_ms`] between failed attempts.
+//! background, [`next_periodic_check`] to arm the periodic timer, [`backoff_ms`] between failed attempts and
+//! [`pending_deadline`] to read a stored deadline back (one further ahead than it could be is due).
 
 mod delay;
 mod timing;
@@ -12,7 +13,7 @@ mod timing;
 use serde::{Deserialize, Serialize};
 
 pub use self::delay::{DelayCondition, DelayKind, settle, validate};
-pub use self::timing::{backoff_ms, in_window, next_periodic_check};
+pub use self::timing::{backoff_ms, in_window, next_periodic_check, pending_deadline};
 use crate::config::AutoUpdate;
 
 /// A lifecycle moment at which delay conditions are re-evaluated and a queued bundle may apply.

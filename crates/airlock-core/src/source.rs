@@ -97,6 +97,19 @@ impl Agent {
         Ok(format!("{}/{}/", base.trim_end_matches('/'), self.config.app_id()))
     }
 
+    /// What a catalog (or channel index) missing from the repo means: a configuration to check, named.
+    fn missing_catalog_means(&self, channel: Option<&str>) -> String {
+        let base = self.config.plugin.catalog_url.as_deref().unwrap_or_default();
+        let channel = channel
+            .map(|c| format!(", or channel \"{c}\" (defaultChannel / setChannel) is not published"))
+            .unwrap_or_default();
+        format!(
+            "check CapacitorUpdater.catalogUrl (\"{base}\" must be the publisher repo root) and appId (\"{}\" must be \
+             published there){channel}",
+            self.config.app_id()
+        )
+    }
+
     /// The channel this device reads: the one it assigned itself, else `defaultChannel`.
     pub fn channel(&self) -> Result<String> {
         let assigned = store::kv_get(self.store().read(), CHANNEL_KEY)?;
@@ -122,12 +135,14 @@ impl Agent {
         let cached: Option<Cached> =
             store::kv_get(self.store().read(), &key)?.and_then(|j| serde_json::from_str(&j).ok());
         let headers = self.health_headers()?;
-        let fetched = self.http.get_conditional(
+        let missing = self.missing_catalog_means(Some(channel));
+        let fetched = self.http.get_conditional_or(
             &url,
             cached.as_ref().and_then(|c| c.etag.as_deref()),
             &headers,
             MAX_CATALOG_BYTES,
             cancel,
+            Some(&missing),
         )?;
         let now = self.clock.now_ms();
         let (payload, envelope_sha, etag) = match fetched {
@@ -447,7 +462,13 @@ impl Agent {
     /// JS `listChannels()`: the self-assignable channels named in the repo's signed channel index.
     pub fn list_channels(&self, cancel: &Cancel) -> Result<Vec<ChannelEntry>> {
         let url = join_url(&self.catalog_root()?, "channels/index.json")?;
-        let bytes = self.http.get_bytes(&url, MAX_INDEX_BYTES, cancel)?;
+        let missing = self.missing_catalog_means(None);
+        let bytes = match self.http.get_conditional_or(&url, None, &[], MAX_INDEX_BYTES, cancel, Some(&missing))? {
+            Fetched::Body { bytes, .. } => bytes,
+            Fetched::NotModified => {
+                return Err(Error::Network(format!("{url} answered 304 to an unconditional request")));
+            }
+        };
         let payload =
             envelope::verify(&bytes, INDEX_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
         let index: ChannelIndex = serde_json::from_slice(&payload)

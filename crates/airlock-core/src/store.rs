@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::events::{BUILTIN_ID, BundleStatus};
 
 /// Ordered migrations; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE bundles (
     id            TEXT PRIMARY KEY,
     version       TEXT NOT NULL,
@@ -60,7 +61,15 @@ CREATE TABLE stats_queue (
     old_version TEXT,
     reason      TEXT
 );
-"#];
+"#,
+    r#"
+CREATE TABLE host_backoff (
+    host     TEXT PRIMARY KEY,
+    until_ms INTEGER NOT NULL,
+    set_ms   INTEGER NOT NULL
+);
+"#,
+];
 
 /// Minimum bundled SQLite: 3.51.3 fixes the WAL-reset corruption race.
 const MIN_SQLITE: i32 = 3_051_003;
@@ -493,6 +502,20 @@ pub fn remove_events(c: &Connection, ids: &[String]) -> Result<()> {
 
 pub fn queued_count(c: &Connection) -> Result<u64> {
     Ok(c.query_row("SELECT COUNT(*) FROM stats_queue", [], |r| r.get::<_, i64>(0))? as u64)
+}
+
+/// Until when `host` (`host:port`) asked not to be contacted (429 / `Retry-After`), as stored.
+pub fn host_backoff_get(c: &Connection, host: &str) -> Result<Option<i64>> {
+    Ok(c.query_row("SELECT until_ms FROM host_backoff WHERE host = ?1", [host], |r| r.get(0)).optional()?)
+}
+
+/// Remembers that `host` asked not to be contacted before `until_ms` (answer received at `set_ms`).
+pub fn host_backoff_set(c: &Connection, host: &str, until_ms: i64, set_ms: i64) -> Result<()> {
+    c.execute(
+        "INSERT OR REPLACE INTO host_backoff (host, until_ms, set_ms) VALUES (?1, ?2, ?3)",
+        params![host, until_ms, set_ms],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -61,6 +61,7 @@ impl From<Error> for UpdateError {
             Error::InvalidRequest(reason) => UpdateError::InvalidRequest { reason },
             Error::Config(reason) => UpdateError::Config { reason },
             Error::Cancelled => UpdateError::Cancelled,
+            Error::Throttled { message, .. } => UpdateError::Network { reason: message },
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - `GET`/`HEAD` of files under the repo with strong content ETags, `If-None-Match` (304), single `Range`
 //!   (206/416), `If-Range`, content types by extension and `Cache-Control` by path: channel catalogs
 //!   revalidate (`no-cache`), content-addressed `bundles/`, `objects/` and `releases/` are immutable.
-//! - `POST /stats` and `POST /<app_id>/stats`: Capgo-style stat events stored once each (by `id`) in SQLite.
+//! - `POST /stats` and `POST /<app_id>/stats`: Capgo-style stat events stored once each (by `id`) in SQLite,
+//!   answered per event (`results: [{status, index, error?, message?}]`) when some are refused.
 //! - `GET /healthz`: `200 ok`.
 //!
 //! ```no_run

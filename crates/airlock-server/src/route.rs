@@ -49,15 +49,30 @@ fn post_stats(conn: &mut Conn<'_>, req: &Request, app_id: Option<&String>) -> io
         }
         Err(BodyError::Io(e)) => return Err(e),
     };
-    let events = match stats::parse_batch(&body, app_id.map(String::as_str), stats::now_ms()) {
-        Ok(events) => events,
+    let parsed = match stats::parse_events(&body, app_id.map(String::as_str), stats::now_ms()) {
+        Ok(parsed) => parsed,
         Err(e) => return error(conn, 400, e.code, e.message),
     };
+    let events: Vec<stats::StatEvent> = parsed.iter().filter_map(|r| r.as_ref().ok().cloned()).collect();
     let result = shared.stats_db().insert(&events);
     match result {
         Ok(done) => {
             log::info!("stats: {} events stored, {} duplicates", done.stored, done.duplicates);
-            conn.send_json(200, &json!({"status": "ok", "stored": done.stored, "duplicates": done.duplicates}))
+            let mut answer = json!({"status": "ok", "stored": done.stored, "duplicates": done.duplicates});
+            if events.len() < parsed.len() {
+                // Capgo's per-event answer: a refused event is named, the others are taken; never all or nothing.
+                let results: Vec<_> = parsed
+                    .iter()
+                    .enumerate()
+                    .map(|(index, r)| match r {
+                        Ok(_) => json!({"status": "ok", "index": index}),
+                        Err(e) => json!({"status": "error", "index": index, "error": e.code, "message": e.message}),
+                    })
+                    .collect();
+                log::info!("stats: {} events refused", parsed.len() - events.len());
+                answer["results"] = json!(results);
+            }
+            conn.send_json(200, &answer)
         }
         Err(e) => {
             log::error!("stats: {e}");

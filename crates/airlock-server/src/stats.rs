@@ -4,7 +4,7 @@
 
 mod event;
 
-pub use event::{BatchError, MAX_EVENTS, StatEvent, parse_batch};
+pub use event::{BatchError, MAX_EVENTS, StatEvent, parse_batch, parse_events};
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use std::path::{Path, PathBuf};

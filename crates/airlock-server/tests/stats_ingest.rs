@@ -58,14 +58,15 @@ fn a_single_event_object_and_the_per_app_url_are_accepted() {
     assert_eq!((status, body["stored"].as_u64()), (200, Some(1)));
     let other = json!([event("x", "set", "d9", "2.0.0", "beta")]);
     let (status, body) = post(&server, "/com.other.app/stats", &other);
-    assert_eq!(status, 400);
-    assert_eq!(body["error"], "bad_event");
-    assert!(body["message"].as_str().unwrap().contains("does not match"), "{body}");
+    // Refused per event (issue 7, point 13): the answer names the event, the batch itself is answered.
+    assert_eq!((status, body["stored"].as_u64()), (200, Some(0)));
+    assert_eq!(body["results"][0]["error"], "bad_event");
+    assert!(body["results"][0]["message"].as_str().unwrap().contains("does not match"), "{body}");
     assert_eq!(stored_ids(&dir), 1);
 }
 
 #[test]
-fn malformed_json_and_invalid_events_get_400_and_store_nothing() {
+fn malformed_json_gets_400_and_an_invalid_event_is_refused_on_its_own() {
     let dir = repo();
     let server = start(&dir);
     let http = client();
@@ -78,9 +79,11 @@ fn malformed_json_and_invalid_events_get_400_and_store_nothing() {
 
     let half_bad = json!([event("ok1", "set", "d1", "1", "p"), {"id": "bad", "action": "set"}]);
     let (status, body) = post(&server, "/stats", &half_bad);
-    assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().starts_with("event 1: missing app_id"), "{body}");
-    assert_eq!(stored_ids(&dir), 0, "a refused batch stores nothing");
+    // One bad event is refused on its own (issue 7, point 13); the good one is stored.
+    assert_eq!(status, 200);
+    assert_eq!(body["results"][0], json!({"status": "ok", "index": 0}));
+    assert!(body["results"][1]["message"].as_str().unwrap().starts_with("event 1: missing app_id"), "{body}");
+    assert_eq!(stored_ids(&dir), 1, "only the bad event is refused");
 }
 
 #[test]

@@ -58,6 +58,8 @@ pub enum Fault {
     Endless,
     /// A middlebox page: 200 with an HTML login page labelled `application/octet-stream`.
     HtmlAsOctetStream,
+    /// Answer with this status and `Retry-After: value` as given (an HTTP-date, or anything a server may send).
+    StatusWithRetryAfterValue { status: u16, value: String },
 }
 
 /// One request as the server saw it.

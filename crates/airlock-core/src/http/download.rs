@@ -15,7 +15,7 @@ use std::path::Path;
 use super::resume::{content_range_start, is_strong_etag};
 use super::sidecar::{Sidecar, remove_if_exists};
 use super::watchdog::Watchdog;
-use super::{BUF_SIZE, Http, chain, status_error};
+use super::{BUF_SIZE, Http, chain};
 use crate::error::{Error, Result};
 use crate::events::Cancel;
 use crate::fsutil::NOFOLLOW;
@@ -237,7 +237,7 @@ impl Job<'_, '_> {
             StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
                 return Ok(Step::Restart(format!("the server refused to resume {url} at byte {offset} (HTTP 416)")));
             }
-            _ => return Err(status_error(url, status, resp.headers(), &self.kept())),
+            _ => return Err(self.http.status_error(url, status, resp.headers(), &self.kept())),
         };
         let length = resp.content_length();
         let total_hint = length.map(|l| start.saturating_add(l));

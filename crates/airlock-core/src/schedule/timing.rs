@@ -86,3 +86,28 @@ pub fn backoff_ms(attempt: u32, base_ms: u64, cap_ms: u64, rand01: f64, retry_af
     let floor = retry_after_s.map_or(0, |s| s.saturating_mul(1000).min(cap_ms));
     jittered.max(floor)
 }
+
+/// A stored deadline read back at `now_ms`: `Some(deadline)` while it is still ahead, `None` once it is due.
+///
+/// A deadline more than `max_ahead_ms` ahead of now cannot have been set by this clock's present — the clock was
+/// set back since — so it is due too: a device whose clock jumped back a month must not wait a month.
+pub fn pending_deadline(deadline_ms: i64, now_ms: i64, max_ahead_ms: i64) -> Option<i64> {
+    let ahead = deadline_ms.saturating_sub(now_ms);
+    (ahead > 0 && ahead <= max_ahead_ms.max(0)).then_some(deadline_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_is_pending_only_while_ahead_and_within_its_maximum() {
+        assert_eq!(pending_deadline(1_500, 1_000, 600), Some(1_500));
+        assert_eq!(pending_deadline(1_600, 1_000, 600), Some(1_600), "exactly the maximum still waits");
+        assert_eq!(pending_deadline(1_601, 1_000, 600), None, "further ahead: the clock was set back");
+        assert_eq!(pending_deadline(1_000, 1_000, 600), None, "due now");
+        assert_eq!(pending_deadline(0, 1_000, 600), None, "passed");
+        assert_eq!(pending_deadline(i64::MAX, i64::MIN, 600), None, "no overflow");
+        assert_eq!(pending_deadline(5, 0, -1), None, "a negative maximum means nothing waits");
+    }
+}

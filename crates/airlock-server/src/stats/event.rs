@@ -1,6 +1,7 @@
-//! Parsing a `POST /stats` body. Invariant: a batch is accepted whole or refused whole with a message naming the
-//! first bad event and field; every accepted event has an idempotency id, non-empty required fields within their
-//! length limits, and a time.
+//! Parsing a `POST /stats` body. Invariant: a body that is not a batch (not JSON, not events, too many) is refused
+//! whole; otherwise each event is judged on its own ([`parse_events`]), so one bad event never costs the others,
+//! and the refusal names the event and the field; every accepted event has an idempotency id, non-empty required
+//! fields within their length limits, and a time.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -46,9 +47,21 @@ impl BatchError {
     }
 }
 
-/// Parses a JSON array of events (or one event object). `path_app_id` is the `<app_id>` of `POST /<app_id>/stats`:
-/// it fills events without `app_id` and must equal the ones that have it. `now_ms` dates events sent without a time.
+/// Parses a JSON array of events (or one event object), all or nothing: the first bad event refuses the batch.
+/// `path_app_id` is the `<app_id>` of `POST /<app_id>/stats`: it fills events without `app_id` and must equal the
+/// ones that have it. `now_ms` dates events sent without a time.
 pub fn parse_batch(body: &[u8], path_app_id: Option<&str>, now_ms: i64) -> Result<Vec<StatEvent>, BatchError> {
+    parse_events(body, path_app_id, now_ms)?.into_iter().collect()
+}
+
+/// Parses a JSON array of events (or one event object) event by event: `Err` only when the body is not a batch
+/// at all (`bad_json`, `too_many_events`); otherwise one result per event, in order, a bad event being
+/// `bad_event` with a message naming its index and field. Same rules as [`parse_batch`].
+pub fn parse_events(
+    body: &[u8],
+    path_app_id: Option<&str>,
+    now_ms: i64,
+) -> Result<Vec<Result<StatEvent, BatchError>>, BatchError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| BatchError::new("bad_json", format!("the body is not valid JSON: {e}")))?;
     let items = match value {
@@ -62,7 +75,7 @@ pub fn parse_batch(body: &[u8], path_app_id: Option<&str>, now_ms: i64) -> Resul
             format!("{} events in one batch; send at most {MAX_EVENTS} per request", items.len()),
         ));
     }
-    items
+    Ok(items
         .iter()
         .enumerate()
         .map(|(i, item)| {
@@ -72,7 +85,7 @@ pub fn parse_batch(body: &[u8], path_app_id: Option<&str>, now_ms: i64) -> Resul
             parse_event(obj, path_app_id, now_ms)
                 .map_err(|msg| BatchError::new("bad_event", format!("event {i}: {msg}")))
         })
-        .collect()
+        .collect())
 }
 
 fn parse_event(obj: &Map<String, Value>, path_app_id: Option<&str>, now_ms: i64) -> Result<StatEvent, String> {

@@ -77,7 +77,8 @@ pub(super) fn plan(shared: &Shared, req: &Request, path: &str) -> Plan {
 }
 
 fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
-    if req.method != "GET" && req.method != "HEAD" && req.method != "POST" {
+    // A POST (a stats collector's URL) is answered like a GET: the object put there is the collector's answer.
+    if !matches!(req.method.as_str(), "GET" | "HEAD" | "POST") {
         return Plan::simple(405, "text/plain", b"method not allowed");
     }
     let mut delivery = Delivery::Full;
@@ -94,6 +95,11 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
                 Fault::StatusWithRetryAfter { status, retry_after_secs } => {
                     let mut plan = Plan::simple(*status, "text/plain", b"injected status");
                     plan.headers.push(("Retry-After".into(), retry_after_secs.to_string()));
+                    return plan;
+                }
+                Fault::StatusWithRetryAfterValue { status, value } => {
+                    let mut plan = Plan::simple(*status, "text/plain", b"injected status");
+                    plan.headers.push(("Retry-After".into(), value.clone()));
                     return plan;
                 }
                 Fault::Redirect(to) => {
