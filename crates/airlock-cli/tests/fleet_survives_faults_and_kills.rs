@@ -26,7 +26,7 @@ const APP: &str = "com.example.app";
 /// Concurrent device processes (the machine is small and shared).
 const WORKERS: usize = 8;
 /// Rounds a release gets before a device not on it counts as stranded.
-const MAX_ROUNDS: usize = 6;
+const MAX_ROUNDS: usize = 12;
 const HOUR_MS: i64 = 3_600_000;
 
 fn cli(args: &[&str]) -> Value {
@@ -145,13 +145,17 @@ struct Phone {
     current: String,
     /// The broken release was launched on this device.
     got_broken: bool,
+    /// What it ran when the broken release was first launched: where it must roll back to.
+    before_broken: String,
     /// The last session's kill landed in the boot window (launch → ready): one more there would be a second
     /// missed ready, which rightly rolls a healthy bundle back, so the next session aims elsewhere.
     boot_kill_last: bool,
     /// The last session ended in a kill: its next launch is a launch after a kill.
     killed_last: bool,
-    last_error: String,
+    /// The last answer of its automatic check (an error, up to date, skipped), for a stranded device's report.
+    last_auto: String,
     bytes_at_phase_start: u64,
+    wrong_at_phase_start: u64,
 }
 
 /// Durations of unkilled commands, by step, to aim kills inside a command's lifetime.
@@ -250,8 +254,9 @@ impl Fleet {
             }
             None => self.violation(format!("{}: {what} returned unknown version {version:?}: {out}", p.prefix)),
         }
-        if self.releases.iter().any(|r| r.broken && r.version == version) {
+        if self.is_broken(&version) && !p.got_broken {
             p.got_broken = true;
+            p.before_broken = p.current.clone();
         }
         Some((version, token))
     }
@@ -300,12 +305,7 @@ impl Fleet {
         }
         match self.run(p, at(2), "auto", &["auto", "--trigger", "cold-start"], kill_for("auto")) {
             Run::Killed => return killed(p, "auto"),
-            Run::Done { ok: false, out } => p.last_error = out["error"].to_string(),
-            Run::Done { ok: true, out } => {
-                if out["kind"] != "up_to_date" && out["kind"] != "skipped" {
-                    p.last_error.clear();
-                }
-            }
+            Run::Done { out, .. } => p.last_auto = out.to_string(),
         }
         let out = match self.run(p, at(3), "background", &["background"], kill_for("background")) {
             Run::Killed => return killed(p, "background"),
@@ -403,10 +403,12 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
                 prefix: format!("{prefix}/"),
                 current: String::new(),
                 got_broken: false,
+                before_broken: String::new(),
                 boot_kill_last: false,
                 killed_last: false,
-                last_error: String::new(),
+                last_auto: String::new(),
                 bytes_at_phase_start: 0,
+                wrong_at_phase_start: 0,
             }
         })
         .collect();
@@ -440,6 +442,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
         let release = fleet.releases.last().unwrap().clone();
         for p in phones.iter_mut() {
             p.bytes_at_phase_start = server.body_bytes_sent_under(&p.prefix);
+            p.wrong_at_phase_start = server.wrong_bytes_under(&p.prefix);
         }
         let mut rounds_here = 0;
         loop {
@@ -458,7 +461,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
                     release.label,
                     on(&last_healthy),
                     release.version,
-                    phones.iter().filter(|p| p.got_broken && p.current == last_healthy).count(),
+                    phones.iter().filter(|p| p.got_broken && p.current == p.before_broken).count(),
                 );
                 if (rounds_here >= 4 && on_broken == 0) || rounds_here >= MAX_ROUNDS + 2 {
                     break;
@@ -478,37 +481,48 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
         }
         // The release's verdict.
         if release.broken {
-            for p in phones.iter().filter(|p| p.got_broken && p.current != last_healthy) {
+            for p in phones.iter().filter(|p| p.got_broken && p.current != p.before_broken) {
                 failures.push(format!(
-                    "{}: launched broken {} but is on {:?}, not rolled back to {last_healthy}",
-                    p.prefix, release.version, p.current
+                    "{}: launched broken {} but is on {:?}, not rolled back to {:?}",
+                    p.prefix, release.version, p.current, p.before_broken
                 ));
             }
         } else {
             for p in phones.iter().filter(|p| p.current != release.version) {
                 failures.push(format!(
-                    "{}: stranded on {:?} after {rounds_here} rounds of {} (last error: {})",
-                    p.prefix, p.current, release.version, p.last_error
+                    "{}: stranded on {:?} after {rounds_here} rounds of {} (its last automatic check answered: {})",
+                    p.prefix, p.current, release.version, p.last_auto
                 ));
             }
             last_healthy = release.version.clone();
         }
+        // Bytes: what the server sent each device while this release was the channel's, less the bodies chaos
+        // replaced by wrong bytes (no client can keep those), must stay under 2× what the release needs.
         let mut worst = (0u64, String::new());
+        let mut sum = 0u64;
         for p in &phones {
             let spent = server.body_bytes_sent_under(&p.prefix) - p.bytes_at_phase_start;
-            if spent > worst.0 {
-                worst = (spent, p.prefix.clone());
+            let unusable = server.wrong_bytes_under(&p.prefix) - p.wrong_at_phase_start;
+            let counted = spent.saturating_sub(unusable);
+            sum += counted;
+            if counted > worst.0 {
+                worst = (counted, p.prefix.clone());
             }
-            if spent >= 2 * release.need {
+            if counted >= 2 * release.need {
                 failures.push(format!(
-                    "{}: fetched {spent} bytes for {} which needs {} (≥ 2×)",
+                    "{}: fetched {spent} bytes ({unusable} of them wrong bytes from the server) for {}, which needs {} \
+                     (≥ 2×)",
                     p.prefix, release.version, release.need
                 ));
             }
         }
         println!(
-            "  {}: needs {} bytes per device; most fetched by one device: {} ({})",
-            release.version, release.need, worst.0, worst.1
+            "  {}: needs {} bytes per device; fetched {:.2}× that on average, at most {:.2}× ({})",
+            release.version,
+            release.need,
+            sum as f64 / phones.len() as f64 / release.need as f64,
+            worst.0 as f64 / release.need as f64,
+            worst.1
         );
     }
     let violations = fleet.violations.into_inner().unwrap();

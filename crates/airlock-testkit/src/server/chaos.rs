@@ -60,17 +60,29 @@ pub enum Spoil {
 pub(super) struct ChaosState {
     chaos: Chaos,
     spoiled: BTreeMap<Spoil, u64>,
+    /// Body bytes planned in [`Spoil::WrongBytes`] answers, by full path: bytes no client can keep.
+    wrong_bytes_by_path: BTreeMap<String, u64>,
 }
 
 impl TestServer {
     /// Turns chaos mode on (`Some`) or off (`None`); the spoil counters restart.
     pub fn set_chaos(&self, chaos: Option<Chaos>) {
-        self.shared.state().chaos = chaos.map(|chaos| ChaosState { chaos, spoiled: BTreeMap::new() });
+        self.shared.state().chaos =
+            chaos.map(|chaos| ChaosState { chaos, spoiled: BTreeMap::new(), wrong_bytes_by_path: BTreeMap::new() });
     }
 
     /// How many answers chaos mode spoiled so far, by kind.
     pub fn spoiled(&self) -> BTreeMap<Spoil, u64> {
         self.shared.state().chaos.as_ref().map(|c| c.spoiled.clone()).unwrap_or_default()
+    }
+
+    /// Body bytes of the [`Spoil::WrongBytes`] answers for paths starting with `prefix` (at most what was written):
+    /// what even a perfect client must discard and fetch again.
+    pub fn wrong_bytes_under(&self, prefix: &str) -> u64 {
+        let prefix = normalize(prefix);
+        let state = self.shared.state();
+        let Some(chaos) = state.chaos.as_ref() else { return 0 };
+        chaos.wrong_bytes_by_path.iter().filter(|(p, _)| p.starts_with(&prefix)).map(|(_, n)| n).sum()
     }
 
     /// Body bytes actually written for every path starting with `prefix` (e.g. one client's `/fleet/d007/`).
@@ -141,6 +153,7 @@ pub(super) fn spoil(state: &mut State, method: &str, path: &str, hit: u64, plan:
             b"<!doctype html><title>Sign in to Wi-Fi</title><form action=/login>login</form>",
         ),
         Spoil::WrongBytes => {
+            *chaos.wrong_bytes_by_path.entry(path.to_owned()).or_insert(0) += len;
             let mut body = plan.body.as_ref().clone();
             for b in &mut body[plan.range.0..plan.range.1] {
                 *b ^= 0x5A;
