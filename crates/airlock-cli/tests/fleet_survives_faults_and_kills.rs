@@ -12,8 +12,9 @@
 //! `AIRLOCK_FLEET_CHAOS` (percent spoiled, default 15) and `AIRLOCK_FLEET_KILLS` (percent of sessions with a kill,
 //! default 30) are for diagnosis (0 isolates the other cause).
 
+use airlock_server::{Server, ServerConfig};
 use airlock_testkit::bundle::{Device, Dist, Rng};
-use airlock_testkit::server::{Chaos, TestServer};
+use airlock_testkit::server::{Chaos, ChaosProxy, TestServer};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -156,6 +157,8 @@ struct Phone {
     last_auto: String,
     bytes_at_phase_start: u64,
     wrong_at_phase_start: u64,
+    /// Stats the collector must end up with: (action, version) seen committed by this device's commands.
+    expected_stats: BTreeSet<(String, String)>,
 }
 
 /// Durations of unkilled commands, by step, to aim kills inside a command's lifetime.
@@ -289,6 +292,12 @@ impl Fleet {
             p.boot_kill_last = boot_window(step);
         };
         let at = |k: i64| base + k * 10_000;
+        let blessed = |p: &mut Phone, ok: bool, out: &Value| {
+            if ok && out["ignored"].is_null() {
+                let v = out["bundle"]["version"].as_str().unwrap_or("").to_string();
+                p.expected_stats.insert(("app_launch_ready".into(), v));
+            }
+        };
 
         let (ok, out) = match self.run(p, at(0), "launch", &["launch"], kill_for("launch")) {
             Run::Killed => return killed(p, "launch"),
@@ -299,13 +308,20 @@ impl Fleet {
         p.killed_last = false;
         p.boot_kill_last = false;
         if !self.is_broken(&version) {
-            if let Run::Killed = self.run(p, at(1), "ready", &["ready", "--token", &token], kill_for("ready")) {
-                return killed(p, "ready");
+            match self.run(p, at(1), "ready", &["ready", "--token", &token], kill_for("ready")) {
+                Run::Killed => return killed(p, "ready"),
+                Run::Done { ok, out } => blessed(p, ok, &out),
             }
         }
         match self.run(p, at(2), "auto", &["auto", "--trigger", "cold-start"], kill_for("auto")) {
             Run::Killed => return killed(p, "auto"),
-            Run::Done { out, .. } => p.last_auto = out.to_string(),
+            Run::Done { out, .. } => {
+                if out["kind"] == "downloaded" {
+                    let v = out["bundle"]["version"].as_str().unwrap_or("").to_string();
+                    p.expected_stats.insert(("download_complete".into(), v));
+                }
+                p.last_auto = out.to_string();
+            }
         }
         let out = match self.run(p, at(3), "background", &["background"], kill_for("background")) {
             Run::Killed => return killed(p, "background"),
@@ -322,9 +338,22 @@ impl Fleet {
         p.current = version.clone();
         if !self.is_broken(&version) {
             let args = ["ready", "--token", &token];
-            if let Run::Killed = self.run(p, at(4), "ready-after-apply", &args, kill_for("ready-after-apply")) {
-                killed(p, "ready-after-apply");
+            match self.run(p, at(4), "ready-after-apply", &args, kill_for("ready-after-apply")) {
+                Run::Killed => killed(p, "ready-after-apply"),
+                Run::Done { ok, out } => blessed(p, ok, &out),
             }
+        }
+    }
+
+    /// The app sends its queued stats (through the chaos proxy); one flush in ten is SIGKILLed.
+    fn flush(&self, p: &mut Phone, round: usize) {
+        let mut rng = Rng::new(self.seed ^ 0xF1u64.wrapping_mul(round as u64 + 1) ^ fnv(&p.prefix));
+        let kill = (rng.below(100) < self.kill_percent / 3)
+            .then(|| self.timing.typical("flush-stats").mul_f64(1.3 * rng.below(1000) as f64 / 1000.0));
+        let now = self.t0_ms + round as i64 * HOUR_MS + 60_000;
+        if let Run::Killed = self.run(p, now, "flush-stats", &["flush-stats"], kill) {
+            p.killed_last = true;
+            p.boot_kill_last = false;
         }
     }
 
@@ -348,6 +377,9 @@ impl Fleet {
                         let Some(cell) = cells.get(i) else { break };
                         let mut p = cell.lock().unwrap();
                         self.session(&mut p, round);
+                        if !p.killed_last {
+                            self.flush(&mut p, round);
+                        }
                         if p.killed_last {
                             p.current = self.current(&p, round);
                         }
@@ -384,6 +416,10 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
     let server = TestServer::start();
     let chaos: u32 = std::env::var("AIRLOCK_FLEET_CHAOS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     server.set_chaos(Some(Chaos::new(seed, chaos).with_client_prefix("/fleet")));
+    // Stats go to a real collector behind a chaos proxy that spoils the same share of its answers.
+    std::fs::create_dir_all(work.path().join("collector")).unwrap();
+    let collector = Server::start(ServerConfig::new(work.path().join("collector"))).expect("collector");
+    let proxy = ChaosProxy::start(collector.addr(), Chaos::new(seed ^ 0x57A7, chaos).with_client_prefix("/fleet"));
 
     let mut phones: Vec<Phone> = (0..devices)
         .map(|i| {
@@ -395,6 +431,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
                 "defaultChannel": "production",
                 "autoUpdate": "atBackground",
                 "responseTimeout": 2,
+                "statsUrl": proxy.url(&format!("{prefix}/stats")),
             });
             let config = Publisher::s(&device.write_config());
             Phone {
@@ -409,6 +446,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
                 last_auto: String::new(),
                 bytes_at_phase_start: 0,
                 wrong_at_phase_start: 0,
+                expected_stats: BTreeSet::new(),
             }
         })
         .collect();
@@ -525,6 +563,45 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
             worst.1
         );
     }
+    // Stats: with the network healthy again, every device delivers its queue; every event a command of the story
+    // committed (a download, a ready, a rollback) must be at the collector — none lost to a spoiled answer.
+    proxy.set_percent(0);
+    let db = rusqlite::Connection::open(work.path().join("collector/stats.sqlite3")).expect("stats db");
+    let mut lost = 0usize;
+    for p in phones.iter_mut() {
+        let now = fleet.t0_ms + (round as i64 + 1) * HOUR_MS;
+        let mut remaining = None;
+        for _ in 0..5 {
+            if let Run::Done { ok: true, out } = fleet.run(p, now, "flush-stats", &["flush-stats", "--force"], None) {
+                remaining = out["remaining"].as_u64();
+                if remaining == Some(0) {
+                    break;
+                }
+            }
+        }
+        if remaining != Some(0) {
+            failures
+                .push(format!("{}: stats queue not delivered with a healthy collector ({remaining:?} left)", p.prefix));
+        }
+        let id = match fleet.run(p, now, "device-id", &["device-id"], None) {
+            Run::Done { out, .. } => out["deviceId"].as_str().unwrap_or("").to_string(),
+            Run::Killed => String::new(),
+        };
+        let got: BTreeSet<(String, String)> = db
+            .prepare("SELECT action, version_name FROM events WHERE device_id = ?1")
+            .and_then(|mut q| q.query_map([&id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .expect("stats rows");
+        let mut expected = p.expected_stats.clone();
+        if p.got_broken && p.current == p.before_broken {
+            let broken = fleet.releases.iter().find(|r| r.broken).map(|r| r.version.clone()).unwrap_or_default();
+            expected.insert(("update_fail".into(), broken));
+        }
+        for (action, version) in expected.difference(&got) {
+            lost += 1;
+            failures.push(format!("{}: stats event {action} for {version} never reached the collector", p.prefix));
+        }
+    }
+    println!("fleet: stats: {lost} expected events missing at the collector; proxy spoiled {:?}", proxy.spoiled());
     let violations = fleet.violations.into_inner().unwrap();
     println!("fleet: chaos spoiled {:?}", server.spoiled());
     println!(

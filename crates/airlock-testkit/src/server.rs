@@ -15,7 +15,7 @@ mod chaos;
 mod respond;
 mod wire;
 
-pub use chaos::{Chaos, Spoil};
+pub use chaos::{Chaos, ChaosProxy, Spoil};
 
 /// A misbehaviour injected for one path. Several faults may be active on a path at once.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,10 +4,16 @@
 //! prefix (`/<prefix>/<client>/rest` serves `/rest`, and its body bytes are counted under the full path).
 //! Invariant: whether and how an answer is spoiled depends only on the seed, the full request path and how many
 //! times that path was asked before, so one client's sequence of answers replays with the same seed; an answer
-//! that is not spoiled is exactly the plain server's.
+//! that is not spoiled is exactly the plain server's. [`ChaosProxy`] does the same for requests with a body (stats
+//! `POST`s) in front of a real collector, forwarding what it does not spoil verbatim.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use super::respond::{Delivery, Plan};
 use super::{State, TestServer, normalize};
@@ -159,6 +165,253 @@ pub(super) fn spoil(state: &mut State, method: &str, path: &str, hit: u64, plan:
                 *b ^= 0x5A;
             }
             Plan { body: Arc::new(body), ..plan }
+        }
+    }
+}
+
+/// A chaos proxy for requests with a body (stats `POST`s) in front of a real collector (`airlock-server`): the
+/// same seeded share of answers is spoiled — a reset half-way through the collector's answer (the events were
+/// stored, the device does not know), 503, 429 with `Retry-After`, a stall, a captive portal's `200 text/html`, the
+/// collector's answer with its body bytes changed — and every other request is forwarded and answered verbatim.
+/// The client prefix of `chaos` is removed before forwarding. Dropping it stops its threads (every wait bounded).
+pub struct ChaosProxy {
+    addr: SocketAddr,
+    shared: Arc<ProxyShared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+struct ProxyShared {
+    upstream: SocketAddr,
+    stop: AtomicBool,
+    state: Mutex<ProxyState>,
+}
+
+struct ProxyState {
+    chaos: Chaos,
+    hits: BTreeMap<String, u64>,
+    spoiled: BTreeMap<Spoil, u64>,
+    forwarded: u64,
+}
+
+impl ChaosProxy {
+    /// Binds 127.0.0.1 on a free port and forwards to `upstream`.
+    pub fn start(upstream: SocketAddr, chaos: Chaos) -> ChaosProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local addr");
+        let state = ProxyState { chaos, hits: BTreeMap::new(), spoiled: BTreeMap::new(), forwarded: 0 };
+        let shared = Arc::new(ProxyShared { upstream, stop: AtomicBool::new(false), state: Mutex::new(state) });
+        let accept_shared = shared.clone();
+        let acceptor = thread::Builder::new()
+            .name("testkit-chaos-proxy".into())
+            .spawn(move || {
+                let mut workers: Vec<JoinHandle<()>> = Vec::new();
+                for stream in listener.incoming() {
+                    if accept_shared.stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let conn_shared = accept_shared.clone();
+                    if let Ok(h) = thread::Builder::new().spawn(move || proxy_one(&conn_shared, stream)) {
+                        workers.retain(|w| !w.is_finished());
+                        workers.push(h);
+                    }
+                }
+                for w in workers {
+                    let _ = w.join();
+                }
+            })
+            .expect("spawn proxy acceptor");
+        ChaosProxy { addr, shared, acceptor: Some(acceptor) }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, normalize(path))
+    }
+
+    /// Changes the share of spoiled answers (0 turns the chaos off, e.g. for a final clean delivery).
+    pub fn set_percent(&self, percent: u32) {
+        self.shared.lock().chaos.percent = percent.min(100);
+    }
+
+    /// Answers spoiled so far, by kind.
+    pub fn spoiled(&self) -> BTreeMap<Spoil, u64> {
+        self.shared.lock().spoiled.clone()
+    }
+
+    /// Requests forwarded to the upstream so far (spoiled ones included when the spoil needed its answer).
+    pub fn forwarded(&self) -> u64 {
+        self.shared.lock().forwarded
+    }
+}
+
+impl ProxyShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ProxyState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for ChaosProxy {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(a) = self.acceptor.take() {
+            let _ = a.join();
+        }
+    }
+}
+
+/// Bound on every wait of the proxy.
+const PROXY_WAIT: Duration = Duration::from_secs(10);
+
+fn proxy_one(shared: &ProxyShared, mut client: TcpStream) {
+    let _ = client.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = client.set_write_timeout(Some(PROXY_WAIT));
+    let Some((head, body)) = read_message(shared, &mut client) else { return };
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = text.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split_whitespace();
+    let (method, target) = (first.next().unwrap_or("GET").to_owned(), first.next().unwrap_or("/").to_owned());
+    let path = super::strip_query(&target);
+    let (kind, tail) = {
+        let mut st = shared.lock();
+        let hit = {
+            let h = st.hits.entry(path.clone()).or_insert(0);
+            *h += 1;
+            *h - 1
+        };
+        let h = mix(st.chaos.seed ^ fnv(&path) ^ hit.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let kind = (h % 10_000 < u64::from(st.chaos.percent) * 100).then(|| match mix(h) % 100 {
+            0..30 => Spoil::ResetMidBody,
+            30..50 => Spoil::Unavailable,
+            50..65 => Spoil::TooManyRequests,
+            65..70 => Spoil::Stall,
+            70..85 => Spoil::CaptivePortal,
+            _ => Spoil::WrongBytes,
+        });
+        if let Some(k) = kind {
+            *st.spoiled.entry(k).or_insert(0) += 1;
+        }
+        let tail = match st.chaos.client_prefix.as_deref().and_then(|p| target.strip_prefix(p)) {
+            Some(rest) => rest.trim_start_matches('/').split_once('/').map_or(target.clone(), |(_, t)| format!("/{t}")),
+            None => target.clone(),
+        };
+        (kind, tail)
+    };
+    let canned = |status: &str, extra: &str, content_type: &str, body: &str| {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let answer = match kind {
+        Some(Spoil::Unavailable) => canned("503 Service Unavailable", "", "text/plain", "chaos: unavailable"),
+        Some(Spoil::TooManyRequests) => {
+            let secs = shared.lock().chaos.retry_after_secs;
+            canned("429 Too Many Requests", &format!("Retry-After: {secs}\r\n"), "text/plain", "chaos: slow down")
+        }
+        Some(Spoil::CaptivePortal) => canned(
+            "200 OK",
+            "",
+            "text/html; charset=utf-8",
+            "<!doctype html><title>Sign in to Wi-Fi</title><form action=/login>login</form>",
+        ),
+        Some(Spoil::Stall) => {
+            wait_closed(shared, &mut client);
+            return;
+        }
+        Some(Spoil::ResetMidBody) | Some(Spoil::WrongBytes) | None => {
+            let mut out = Vec::new();
+            out.extend_from_slice(format!("{method} {tail} HTTP/1.1\r\n").as_bytes());
+            for l in lines.filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("connection:")) {
+                out.extend_from_slice(format!("{l}\r\n").as_bytes());
+            }
+            out.extend_from_slice(b"Connection: close\r\n\r\n");
+            out.extend_from_slice(&body);
+            let Some(mut reply) = forward(shared, &out) else { return };
+            shared.lock().forwarded += 1;
+            let body_at = reply.windows(4).position(|w| w == b"\r\n\r\n").map_or(reply.len(), |p| p + 4);
+            match kind {
+                Some(Spoil::ResetMidBody) => reply.truncate(body_at + (reply.len() - body_at) / 2),
+                Some(Spoil::WrongBytes) => reply[body_at..].iter_mut().for_each(|b| *b ^= 0x5A),
+                _ => {}
+            }
+            reply
+        }
+    };
+    let _ = client.write_all(&answer);
+    let _ = client.flush();
+    let _ = client.shutdown(Shutdown::Both);
+}
+
+/// Reads a request head and its `Content-Length` body (bounded in size and time).
+fn read_message(shared: &ProxyShared, s: &mut TcpStream) -> Option<(Vec<u8>, Vec<u8>)> {
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let mut need: Option<(usize, usize)> = None;
+    loop {
+        if need.is_none()
+            && let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+            let len = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            need = Some((end, end + 4 + len));
+        }
+        if let Some((end, total)) = need
+            && buf.len() >= total
+        {
+            return Some((buf[..end].to_vec(), buf[end + 4..total].to_vec()));
+        }
+        if buf.len() > 8 * 1024 * 1024 || shared.stop.load(Ordering::SeqCst) || started.elapsed() > PROXY_WAIT {
+            return None;
+        }
+        match s.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// Sends `request` to the upstream and reads its whole answer (it closes: `Connection: close`).
+fn forward(shared: &ProxyShared, request: &[u8]) -> Option<Vec<u8>> {
+    let mut up = TcpStream::connect_timeout(&shared.upstream, PROXY_WAIT).ok()?;
+    let _ = up.set_read_timeout(Some(Duration::from_millis(50)));
+    let _ = up.set_write_timeout(Some(PROXY_WAIT));
+    up.write_all(request).ok()?;
+    let started = Instant::now();
+    let mut reply = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if shared.stop.load(Ordering::SeqCst) || started.elapsed() > PROXY_WAIT {
+            return None;
+        }
+        match up.read(&mut chunk) {
+            Ok(0) => return Some(reply),
+            Ok(n) => reply.extend_from_slice(&chunk[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(_) => return (!reply.is_empty()).then_some(reply),
+        }
+    }
+}
+
+/// Waits until the client goes away (bounded).
+fn wait_closed(shared: &ProxyShared, s: &mut TcpStream) {
+    let started = Instant::now();
+    let mut sink = [0u8; 1024];
+    while !shared.stop.load(Ordering::SeqCst) && started.elapsed() < PROXY_WAIT {
+        match s.read(&mut sink) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
+            Err(_) => return,
         }
     }
 }
