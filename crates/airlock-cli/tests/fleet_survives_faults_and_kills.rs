@@ -63,6 +63,15 @@ fn changed(base: &Dist, n: usize, seed: u64) -> Dist {
     dist
 }
 
+/// One step of the release story: what to publish, and the release a delta is measured from.
+struct Step {
+    version: &'static str,
+    label: &'static str,
+    dist: Dist,
+    broken: bool,
+    delta_from: Option<Dist>,
+}
+
 /// One published release and what a device needs to fetch for it.
 #[derive(Clone)]
 struct Release {
@@ -87,8 +96,8 @@ impl Publisher {
     }
 
     /// `airlock release` + `airlock channel set production`, then the repo is served.
-    fn publish(&mut self, server: &TestServer, r: (&str, &'static str, Dist, bool), delta_from: Option<&Dist>) {
-        let (version, label, dist, broken) = r;
+    fn publish(&mut self, server: &TestServer, step: Step) {
+        let Step { version, label, dist, broken, delta_from } = step;
         let dir = self.work.join(format!("dist-{version}"));
         dist.write_to(&dir);
         let repo = Self::s(&self.repo);
@@ -124,7 +133,7 @@ impl Publisher {
         let size =
             |p: PathBuf| std::fs::metadata(&p).map(|m| m.len()).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let meta = size(app_dir.join("channels/production.json")) + size(app_dir.join(format!("releases/{n}.json")));
-        let payload = match delta_from {
+        let payload = match &delta_from {
             None => out["bundle"]["size"].as_u64().expect("bundle size"),
             Some(from) => {
                 let had: BTreeSet<String> = from.entries().into_iter().map(|e| e.sha256).collect();
@@ -455,11 +464,18 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
     let v2 = changed(&v1, 4, 2);
     let v3 = changed(&v2, 3, 3);
     let v4 = changed(&v2, 4, 4);
-    let story: Vec<((&str, &'static str, Dist, bool), Option<Dist>)> = vec![
-        (("1.0.1", "v1 full", v1.clone(), false), None),
-        (("2.0.0", "v2 delta", v2.clone(), false), Some(v1.clone())),
-        (("3.0.0", "v3 broken", v3, true), Some(v2.clone())),
-        (("4.0.0", "v4 delta", v4, false), Some(v2.clone())),
+    let step = |version, label, dist: &Dist, broken, delta_from: Option<&Dist>| Step {
+        version,
+        label,
+        dist: dist.clone(),
+        broken,
+        delta_from: delta_from.cloned(),
+    };
+    let story = vec![
+        step("1.0.1", "v1 full", &v1, false, None),
+        step("2.0.0", "v2 delta", &v2, false, Some(&v1)),
+        step("3.0.0", "v3 broken", &v3, true, Some(&v2)),
+        step("4.0.0", "v4 delta", &v4, false, Some(&v2)),
     ];
     let mut fleet = Fleet {
         releases: Vec::new(),
@@ -474,8 +490,8 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
     let mut failures: Vec<String> = Vec::new();
     let mut last_healthy = String::new();
     let mut all_kills = 0usize;
-    for (spec, from) in story {
-        publisher.publish(&server, spec, from.as_ref());
+    for spec in story {
+        publisher.publish(&server, spec);
         fleet.releases = publisher.releases.clone();
         let release = fleet.releases.last().unwrap().clone();
         for p in phones.iter_mut() {

@@ -468,4 +468,30 @@ mod tests {
         let (again, spoiled_again, _) = run(42);
         assert_eq!((answers, spoiled), (again, spoiled_again), "the same seed spoils the same answers");
     }
+
+    #[test]
+    fn the_chaos_proxy_forwards_verbatim_what_it_does_not_spoil_and_spoils_with_every_kind() {
+        let upstream = TestServer::start();
+        upstream.put("/stats", b"{\"status\":\"ok\"}".to_vec());
+        let proxy = ChaosProxy::start(upstream.addr(), Chaos::new(9, 0).with_client_prefix("/fleet"));
+        let post = |path: &str| {
+            let mut s = TcpStream::connect(proxy.addr).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
+            s.write_all(format!("GET {path} HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello").as_bytes()).unwrap();
+            let mut out = Vec::new();
+            let _ = s.read_to_end(&mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        };
+        let clean = post("/fleet/d1/stats");
+        assert!(clean.starts_with("HTTP/1.1 200") && clean.ends_with("{\"status\":\"ok\"}"), "{clean}");
+        assert_eq!(upstream.requests()[0].path, "/stats", "the client prefix is removed");
+        proxy.set_percent(100);
+        let spoiled: Vec<String> = (0..60).map(|i| post(&format!("/fleet/d{i}/stats"))).collect();
+        assert!(spoiled.iter().all(|a| !a.ends_with("{\"status\":\"ok\"}")), "every answer spoiled");
+        assert_eq!(proxy.spoiled().values().sum::<u64>(), 60);
+        assert!(proxy.spoiled().len() >= 5, "a mix: {:?}", proxy.spoiled());
+        assert!(
+            spoiled.iter().any(|a| a.contains("text/html")) && spoiled.iter().any(|a| a.starts_with("HTTP/1.1 503"))
+        );
+    }
 }
