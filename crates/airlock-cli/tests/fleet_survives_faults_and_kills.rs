@@ -27,7 +27,7 @@ const APP: &str = "com.example.app";
 /// Concurrent device processes (the machine is small and shared).
 const WORKERS: usize = 8;
 /// Rounds a release gets before a device not on it counts as stranded.
-const MAX_ROUNDS: usize = 12;
+const MAX_ROUNDS: usize = 8;
 const HOUR_MS: i64 = 3_600_000;
 
 fn cli(args: &[&str]) -> Value {
@@ -279,7 +279,8 @@ impl Fleet {
 
     /// One app session as a phone in `atBackground` mode runs it: cold start → launch → ready (the broken build
     /// never calls it) → automatic check and download → background applies the queued bundle → its page loads →
-    /// ready. A planned SIGKILL ends the session where it lands (the user reopens the app next round).
+    /// ready; after a failed check, one more foreground later in the session. A planned SIGKILL ends the session
+    /// where it lands (the user reopens the app next round).
     fn session(&self, p: &mut Phone, round: usize) {
         let mut rng = Rng::new(self.seed ^ (round as u64).wrapping_mul(0x9E37_79B9) ^ fnv(&p.prefix));
         let base = self.t0_ms + round as i64 * HOUR_MS;
@@ -322,36 +323,62 @@ impl Fleet {
                 Run::Done { ok, out } => blessed(p, ok, &out),
             }
         }
-        match self.run(p, at(2), "auto", &["auto", "--trigger", "cold-start"], kill_for("auto")) {
+        let auto_failed = match self.run(p, at(2), "auto", &["auto", "--trigger", "cold-start"], kill_for("auto")) {
             Run::Killed => return killed(p, "auto"),
-            Run::Done { out, .. } => {
-                if out["kind"] == "downloaded" {
-                    let v = out["bundle"]["version"].as_str().unwrap_or("").to_string();
-                    p.expected_stats.insert(("download_complete".into(), v));
-                }
-                p.last_auto = out.to_string();
+            Run::Done { ok, out } => {
+                self.downloaded(p, &out);
+                !ok
             }
-        }
-        let out = match self.run(p, at(3), "background", &["background"], kill_for("background")) {
-            Run::Killed => return killed(p, "background"),
-            Run::Done { ok: false, out } => {
-                self.violation(format!("{}: background failed: {out}", p.prefix));
+        };
+        // Visit 0 ends with the app going to the background (the queued bundle is applied and its page loads).
+        // When the cold-start check failed, the user comes back 20 minutes later: the foreground check retries,
+        // and visit 1 ends the same way (no kills aimed there).
+        for visit in 0..2 {
+            let kill = |step: &'static str| if visit == 0 { kill_for(step) } else { None };
+            let t = if visit == 0 { 3 } else { 130 };
+            let out = match self.run(p, at(t), "background", &["background"], kill("background")) {
+                Run::Killed => return killed(p, "background"),
+                Run::Done { ok: false, out } => {
+                    self.violation(format!("{}: background failed: {out}", p.prefix));
+                    return;
+                }
+                Run::Done { ok: true, out } => out,
+            };
+            if !out["reload"].is_null() {
+                let Some((version, token)) = self.check_launch(p, true, &out["reload"], "background apply") else {
+                    return;
+                };
+                p.current = version.clone();
+                if !self.is_broken(&version) {
+                    let args = ["ready", "--token", &token];
+                    match self.run(p, at(t + 1), "ready-after-apply", &args, kill("ready-after-apply")) {
+                        Run::Killed => return killed(p, "ready-after-apply"),
+                        Run::Done { ok, out } => blessed(p, ok, &out),
+                    }
+                }
+            }
+            if visit == 1 || !auto_failed {
                 return;
             }
-            Run::Done { ok: true, out } => out,
-        };
-        if out["reload"].is_null() {
-            return;
-        }
-        let Some((version, token)) = self.check_launch(p, true, &out["reload"], "background apply") else { return };
-        p.current = version.clone();
-        if !self.is_broken(&version) {
-            let args = ["ready", "--token", &token];
-            match self.run(p, at(4), "ready-after-apply", &args, kill_for("ready-after-apply")) {
-                Run::Killed => killed(p, "ready-after-apply"),
-                Run::Done { ok, out } => blessed(p, ok, &out),
+            let args = ["foreground", "--background-ms", "1200000"];
+            match self.run(p, at(120), "foreground", &args, None) {
+                Run::Done { ok: true, out } => self.downloaded(p, &out),
+                Run::Done { out, .. } => {
+                    p.last_auto = out.to_string();
+                    return;
+                }
+                Run::Killed => return,
             }
         }
+    }
+
+    /// Notes an automatic check's answer (a download commits a `download_complete` stat).
+    fn downloaded(&self, p: &mut Phone, out: &Value) {
+        if out["kind"] == "downloaded" {
+            let v = out["bundle"]["version"].as_str().unwrap_or("").to_string();
+            p.expected_stats.insert(("download_complete".into(), v));
+        }
+        p.last_auto = out.to_string();
     }
 
     /// The app sends its queued stats (through the chaos proxy); one flush in ten is SIGKILLed.
