@@ -521,6 +521,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
         publisher.publish(&server, spec);
         fleet.releases = publisher.releases.clone();
         let release = fleet.releases.last().unwrap().clone();
+        let log_start = server.request_count();
         for p in phones.iter_mut() {
             p.bytes_at_phase_start = server.body_bytes_sent_under(&p.prefix);
             p.wrong_at_phase_start = server.wrong_bytes_under(&p.prefix);
@@ -581,6 +582,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
         // replaced by wrong bytes (no client can keep those), must stay under 2× what the release needs.
         let mut worst = (0u64, String::new());
         let mut sum = 0u64;
+        let mut explained = 0;
         for p in &phones {
             let spent = server.body_bytes_sent_under(&p.prefix) - p.bytes_at_phase_start;
             let unusable = server.wrong_bytes_under(&p.prefix) - p.wrong_at_phase_start;
@@ -595,6 +597,24 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
                      (≥ 2×)",
                     p.prefix, release.version, release.need
                 ));
+                if explained < 2 {
+                    explained += 1;
+                    // What it asked for while this release was out (for whoever fixes it).
+                    let asked: Vec<String> = server.requests()[log_start..]
+                        .iter()
+                        .filter(|r| r.path.starts_with(&p.prefix) && !r.path.ends_with("/stats"))
+                        .map(|r| {
+                            let tail = r.path[p.prefix.len()..].trim_start_matches(APP).trim_start_matches('/');
+                            let tail = if tail.len() > 24 { &tail[..24] } else { tail };
+                            format!(
+                                "{tail}{} {}",
+                                r.range.as_deref().map(|g| format!(" [{g}]")).unwrap_or_default(),
+                                r.status
+                            )
+                        })
+                        .collect();
+                    println!("    {} asked: {}", p.prefix, asked.join(", "));
+                }
             }
         }
         println!(
@@ -653,7 +673,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
         failures.len(),
         started.elapsed()
     );
-    for v in violations.iter().chain(&failures).take(40) {
+    for v in violations.iter().chain(&failures) {
         println!("  {v}");
     }
     assert!(violations.is_empty() && failures.is_empty(), "fleet story failed (seed {seed}); see the lines above");
