@@ -7,7 +7,8 @@
 //! an incomplete tree, and the bytes the server sent each device for a release stay under 2× what that release
 //! needs (the full bundle for the first, the new objects for a delta).
 //!
-//! Time is the simulator's injected clock (`--now-ms`): a round is one app session per device an hour later.
+//! Time is the simulator's injected clock (`--now-ms`): a round is one app session per device six hours after the
+//! last (so backoffs and `Retry-After` between sessions are over, as on a phone opened a few times a day).
 //! `AIRLOCK_FLEET_SEED` replays the chaos and the kill plan; `AIRLOCK_FLEET_DEVICES` (default 100) sizes it;
 //! `AIRLOCK_FLEET_CHAOS` (percent spoiled, default 15) and `AIRLOCK_FLEET_KILLS` (percent of sessions with a kill,
 //! default 30) are for diagnosis (0 isolates the other cause).
@@ -28,7 +29,11 @@ const APP: &str = "com.example.app";
 const WORKERS: usize = 8;
 /// Rounds a release gets before a device not on it counts as stranded.
 const MAX_ROUNDS: usize = 8;
-const HOUR_MS: i64 = 3_600_000;
+/// Simulated time between two rounds.
+const ROUND_MS: i64 = 6 * 3_600_000;
+/// Offsets in a session: its steps take the first 22 minutes, then stats are sent, then `current` is read.
+const FLUSH_AT_MS: i64 = 40 * 60_000;
+const CURRENT_AT_MS: i64 = 45 * 60_000;
 
 fn cli(args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_airlock")).arg("--json").args(args).output().expect("spawn airlock");
@@ -283,7 +288,7 @@ impl Fleet {
     /// where it lands (the user reopens the app next round).
     fn session(&self, p: &mut Phone, round: usize) {
         let mut rng = Rng::new(self.seed ^ (round as u64).wrapping_mul(0x9E37_79B9) ^ fnv(&p.prefix));
-        let base = self.t0_ms + round as i64 * HOUR_MS;
+        let base = self.t0_ms + round as i64 * ROUND_MS;
         const STEPS: [&str; 5] = ["launch", "ready", "auto", "background", "ready-after-apply"];
         let boot_window = |s: &str| s != "auto";
         let mut target = (rng.below(100) < self.kill_percent).then(|| {
@@ -386,7 +391,7 @@ impl Fleet {
         let mut rng = Rng::new(self.seed ^ 0xF1u64.wrapping_mul(round as u64 + 1) ^ fnv(&p.prefix));
         let kill = (rng.below(100) < self.kill_percent / 3)
             .then(|| self.timing.typical("flush-stats").mul_f64(1.3 * rng.below(1000) as f64 / 1000.0));
-        let now = self.t0_ms + round as i64 * HOUR_MS + 60_000;
+        let now = self.t0_ms + round as i64 * ROUND_MS + FLUSH_AT_MS;
         if let Run::Killed = self.run(p, now, "flush-stats", &["flush-stats"], kill) {
             p.killed_last = true;
             p.boot_kill_last = false;
@@ -395,7 +400,7 @@ impl Fleet {
 
     /// What `current` names (after a kill the session could not tell).
     fn current(&self, p: &Phone, round: usize) -> String {
-        match self.run(p, self.t0_ms + round as i64 * HOUR_MS + 50_000, "current", &["current"], None) {
+        match self.run(p, self.t0_ms + round as i64 * ROUND_MS + CURRENT_AT_MS, "current", &["current"], None) {
             Run::Done { ok: true, out } => out["bundle"]["version"].as_str().unwrap_or("").to_string(),
             _ => String::new(),
         }
@@ -632,7 +637,7 @@ fn a_fleet_under_chaos_and_sigkills_ends_on_every_healthy_release_and_rolls_back
     let db = rusqlite::Connection::open(work.path().join("collector/stats.sqlite3")).expect("stats db");
     let mut lost = 0usize;
     for p in phones.iter_mut() {
-        let now = fleet.t0_ms + (round as i64 + 1) * HOUR_MS;
+        let now = fleet.t0_ms + (round as i64 + 1) * ROUND_MS;
         let mut remaining = None;
         for _ in 0..5 {
             if let Run::Done { ok: true, out } = fleet.run(p, now, "flush-stats", &["flush-stats", "--force"], None) {
