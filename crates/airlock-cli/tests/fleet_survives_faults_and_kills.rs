@@ -5,7 +5,9 @@
 //! random moments. Every device must end on every healthy release within a bounded number of rounds, every device
 //! that launched the broken release must roll back by itself, no launch (after a kill or not) may fail or return
 //! an incomplete tree, and the bytes the server sent each device for a release stay under 2× what that release
-//! needs (the full bundle for the first, the new objects for a delta).
+//! needs (the full bundle for the first, the new objects for a delta; bodies the server replaced by wrong bytes
+//! are not counted, since no client can keep them). Stats go to a real collector behind a chaos proxy spoiling the
+//! same share of answers: once the network is healthy, every event a command committed must be at the collector.
 //!
 //! Time is the simulator's injected clock (`--now-ms`): a round is one app session per device six hours after the
 //! last (so backoffs and `Retry-After` between sessions are over, as on a phone opened a few times a day).
