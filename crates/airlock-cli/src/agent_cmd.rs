@@ -10,7 +10,7 @@ use airlock_core::install::DownloadRequest;
 use airlock_core::lifecycle::AutoOutcome;
 use airlock_core::schedule::{DelayCondition, Trigger};
 use airlock_core::source::CheckResult;
-use airlock_core::{Agent, Cancel, Clock, Config, Event, EventSink, SystemClock};
+use airlock_core::{Agent, Cancel, Clock, Config, Event, EventSink, ManualClock, SystemClock};
 use serde_json::{Value, json};
 
 use crate::Failure;
@@ -48,6 +48,7 @@ fn auto_json(outcome: AutoOutcome) -> Value {
 pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
     let config_path = args.required("config")?;
     let root = args.value("root")?;
+    let now_ms = args.value("now-ms")?;
     let json = json || args.flag("json");
     let command = args.next().ok_or_else(|| Failure::Usage("agent needs a command".into()))?;
     let text = std::fs::read_to_string(&config_path).map_err(|e| {
@@ -57,7 +58,14 @@ pub fn run(mut args: Args, json: bool) -> Result<(), Failure> {
     if let Some(root) = root {
         config.device.data_dir = PathBuf::from(root);
     }
-    let agent = Agent::open_with_http(config, Arc::new(StderrSink { json }), sim_clock()?, sim_http_options()?)?;
+    // `--now-ms`: the simulator's injected clock (a fleet test moves it between a phone's sessions).
+    let clock: Arc<dyn Clock> = match now_ms {
+        Some(v) => Arc::new(ManualClock::new(
+            v.parse().map_err(|_| Failure::Usage("--now-ms takes Unix milliseconds".into()))?,
+        )),
+        None => sim_clock()?,
+    };
+    let agent = Agent::open_with_http(config, Arc::new(StderrSink { json }), clock, sim_http_options()?)?;
     let out: Value = match command.as_str() {
         "launch" => {
             args.finish()?;

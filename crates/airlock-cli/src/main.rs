@@ -29,7 +29,7 @@ usage:
   airlock channel show <name> --repo R --app-id A
   airlock serve --repo R [--addr 127.0.0.1:8080]      static hosting (ETag, Range, 304) + stats collector
   airlock stats --repo R                              what devices reported, by channel, version and action
-  airlock agent --config FILE [--root DIR] [--json] <command> [options]   device simulator
+  airlock agent --config FILE [--root DIR] [--now-ms MS] [--json] <command> [options]   device simulator
   airlock help
 
 agent commands:

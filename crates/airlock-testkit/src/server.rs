@@ -1,6 +1,7 @@
 //! Loopback HTTP/1.1 server with fault injection. Invariant: it serves exactly the bytes it was given (ETag,
-//! Range, If-Range, If-None-Match as a CDN would), misbehaves only as told by the faults set per path, counts
-//! every body byte it actually wrote, and stops all its threads when dropped (every wait is bounded).
+//! Range, If-Range, If-None-Match as a CDN would), misbehaves only as told by the faults set per path or by chaos
+//! mode (`chaos.rs`), counts every body byte it actually wrote, and stops all its threads when dropped (every wait
+//! is bounded).
 
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -10,8 +11,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+mod chaos;
 mod respond;
 mod wire;
+
+pub use chaos::{Chaos, ChaosProxy, Spoil};
 
 /// A misbehaviour injected for one path. Several faults may be active on a path at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +93,7 @@ struct State {
     log: Vec<RequestRecord>,
     sent_by_path: HashMap<String, u64>,
     sent_total: u64,
+    chaos: Option<chaos::ChaosState>,
 }
 
 struct Shared {

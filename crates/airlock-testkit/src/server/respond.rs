@@ -64,7 +64,9 @@ pub(super) fn plan(shared: &Shared, req: &Request, path: &str) -> Plan {
         *hits += 1;
         *hits - 1
     };
-    let plan = decide(&mut state, req, path, hit);
+    let lookup = super::chaos::route(&state, path);
+    let plan = decide(&mut state, req, &lookup, hit);
+    let plan = super::chaos::spoil(&mut state, &req.method, path, hit, plan);
     state.log.push(RequestRecord {
         method: req.method.clone(),
         path: req.target.clone(),
