@@ -69,6 +69,7 @@ impl Agent {
             let _lock = FileLock::exclusive(&layout.lock())?;
             let store = Store::open(&layout.db())?;
             layout.sweep()?;
+            layout.sweep_downloads(clock.now_ms(), Some(crate::layout::DOWNLOAD_MAX_AGE_MS))?;
             sweep_orphan_trees(&store, &layout, config.plugin.auto_delete_failed)?;
             crate::delta::sweep_objects(&layout.objects());
             store

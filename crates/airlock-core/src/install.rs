@@ -1,6 +1,8 @@
 //! The install pipeline: resolve → download → hash → decrypt → unpack → fsync → rename → one transaction.
 //! Invariant: a failure at any step leaves the serving state untouched, removes staging, and keeps only a
-//! resumable partial download (and only when the failure was transient).
+//! resumable partial download (and only when the failure was a network or storage fault: bytes corrupt in
+//! transit are discarded); a successful install leaves no download behind, its own or any other idle one, and
+//! no lock file.
 
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -183,14 +185,17 @@ impl Agent {
         }
         self.http.check_url(&offer.url)?;
         match self.try_delta(offer, cancel) {
-            Ok(Some(info)) => return Ok(info),
+            Ok(Some(info)) => {
+                self.forget_idle_downloads();
+                return Ok(info);
+            }
             Ok(None) => {}
             Err(Error::Cancelled) => return Err(Error::Cancelled),
             Err(e) => log::warn!("delta install of {} failed ({e}); downloading the full bundle", offer.version),
         }
         let key = download_key(offer);
         let paths = self.layout.download(&key);
-        let _dl_lock = FileLock::try_exclusive(&paths.lock)?.ok_or_else(|| {
+        let dl_lock = FileLock::try_exclusive_current(&paths.lock)?.ok_or_else(|| {
             Error::InvalidRequest(format!("{} is already being downloaded by another call", offer.version))
         })?;
         let result = self.fetch_and_unpack(offer, &paths, cancel);
@@ -202,14 +207,39 @@ impl Agent {
             }
             Err(e) => {
                 let _ = fsutil::remove_path(&paths.plain);
-                if e.kind() != ErrorKind::Transient && e.kind() != ErrorKind::Cancelled {
+                let resumable = matches!(e.kind(), ErrorKind::Transient | ErrorKind::Cancelled)
+                    && !matches!(e, Error::CorruptInTransit { .. });
+                if !resumable {
                     let _ = fsutil::remove_path(&paths.part);
                     let _ = fsutil::remove_path(&paths.sidecar);
                 }
             }
         }
-        // The lock file stays: unlinking a lock others may have opened would let two holders in.
+        // Lock files do not accumulate: the holder unlinks it (every taker re-checks that the path still names
+        // the file it locked), under the global lock so the sweep at open never holds a stale one.
+        match FileLock::exclusive(&self.layout.lock()) {
+            Ok(_global) => {
+                if let Err(e) = dl_lock.remove(&paths.lock) {
+                    log::warn!("could not remove the download lock: {e}");
+                }
+            }
+            Err(e) => log::warn!("download lock {} kept: {e}", paths.lock.display()),
+        }
+        if result.is_ok() {
+            self.forget_idle_downloads();
+        }
         result
+    }
+
+    /// After an install: downloads nobody is working on are for releases no longer wanted; remove them.
+    fn forget_idle_downloads(&self) {
+        let removed = FileLock::exclusive(&self.layout.lock())
+            .and_then(|_global| self.layout.sweep_downloads(self.clock.now_ms(), None));
+        match removed {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} partial downloads left for older releases"),
+            Err(e) => log::warn!("could not remove older partial downloads: {e}"),
+        }
     }
 
     fn fetch_and_unpack(&self, offer: &Offer, paths: &DownloadPaths, cancel: &Cancel) -> Result<BundleInfo> {
@@ -234,17 +264,33 @@ impl Agent {
         // The served bytes are checked before anything parses or decrypts them.
         if let Some(expected) = &offer.sha256
             && &got.sha256 != expected
+            && offer.size.is_none()
         {
             return Err(Error::rejected(
                 "checksum_mismatch",
                 format!("bundle sha256 is {} but {expected} was expected; the bundle is corrupt", got.sha256),
             ));
         }
+        if let Some(expected) = &offer.sha256
+            && &got.sha256 != expected
+        {
+            return Err(Error::corrupt_in_transit(
+                "checksum_mismatch",
+                format!(
+                    "the downloaded bundle has SHA-256 {} but {expected} was expected; it was discarded and will \
+                     be downloaded again",
+                    got.sha256
+                ),
+            ));
+        }
         if let Some(why) = store::blocklisted(self.store().read(), Some(&got.sha256), None)? {
             return Err(blocked(&offer.version, &why));
         }
-        if offer.size.is_none() {
-            self.require_space(got.size.saturating_mul(3))?;
+        if offer.size.is_none() && offer.encryption.is_none() {
+            // Unsigned: the size of the tree is only known now, from the zip's central directory. Refuse before
+            // writing a byte of it rather than fill the disk while unpacking.
+            let declared = declared_uncompressed_total(&paths.part).unwrap_or(0);
+            self.require_space_for_unsigned(declared, got.size)?;
         }
         let zip_path = match &offer.encryption {
             None => paths.part.clone(),
@@ -342,6 +388,24 @@ impl Agent {
         Ok(())
     }
 
+    /// An unsigned zip of `download` bytes declaring `declared` uncompressed bytes needs both on disk.
+    fn require_space_for_unsigned(&self, declared: u64, download: u64) -> Result<()> {
+        const MARGIN: u64 = 16 << 20;
+        let needed = declared.saturating_add(download).saturating_add(MARGIN);
+        if let Some(free) = fsutil::free_space(self.layout.root())
+            && free < needed
+        {
+            return Err(Error::DiskFull(format!(
+                "the bundle's zip declares {} MiB of files; unpacking it needs about {} MiB but only {} MiB are \
+                 free; nothing was unpacked; free some space and retry",
+                declared >> 20,
+                needed >> 20,
+                free >> 20
+            )));
+        }
+        Ok(())
+    }
+
     fn require_space(&self, needed: u64) -> Result<()> {
         const MARGIN: u64 = 16 << 20;
         if let Some(free) = fsutil::free_space(self.layout.root())
@@ -355,6 +419,21 @@ impl Agent {
         }
         Ok(())
     }
+}
+
+/// The uncompressed total the zip's central directory declares, when it can be read (else the unpacker
+/// reports what is wrong with the archive).
+fn declared_uncompressed_total(zip_path: &std::path::Path) -> Option<u64> {
+    let file = File::open(zip_path).ok()?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).ok()?;
+    if archive.len() > Limits::default().max_entries {
+        return None;
+    }
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        total = total.saturating_add(archive.by_index_raw(i).ok()?.size());
+    }
+    Some(total)
 }
 
 /// Sum of signed file sizes, saturating (sizes come from the network).

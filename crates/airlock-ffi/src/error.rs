@@ -61,6 +61,7 @@ impl From<Error> for UpdateError {
             Error::InvalidRequest(reason) => UpdateError::InvalidRequest { reason },
             Error::Config(reason) => UpdateError::Config { reason },
             Error::Cancelled => UpdateError::Cancelled,
+            e @ Error::CorruptInTransit { .. } => UpdateError::Network { reason: e.to_string() },
         }
     }
 }

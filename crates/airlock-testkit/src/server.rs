@@ -35,6 +35,18 @@ pub enum Fault {
     Redirect(String),
     /// Send the headers, then nothing until the client goes away (bounded).
     Stall,
+    /// A middlebox page in place of the body: other bytes of the same length, sent as
+    /// `application/octet-stream` (the status, length and ETag look right).
+    OtherBytes,
+    /// A CDN that re-encodes the body: it is sent gzip-wrapped with `Content-Encoding: gzip` whatever the
+    /// request's `Accept-Encoding` said.
+    GzipEncoding,
+    /// A cache that ignores `If-Range`: a ranged request gets a 206 with the asked `Content-Range`, but its bytes
+    /// are spliced from another object.
+    SplicedRange,
+    /// A body without `Content-Length` that never ends: the object, then filler until the client hangs up
+    /// (bounded at 1 GiB and the slow-behaviour limit).
+    Endless,
 }
 
 /// One request as the server saw it.

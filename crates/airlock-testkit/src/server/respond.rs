@@ -12,6 +12,8 @@ pub(super) enum Delivery {
     Cut(u64),
     Drip(u64),
     Stall,
+    /// No `Content-Length`; the body, then filler until the client closes (bounded).
+    Endless,
 }
 
 pub(super) struct Plan {
@@ -61,6 +63,7 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
     let mut delivery = Delivery::Full;
     let mut ignore_range = false;
     let mut change_etag = false;
+    let mut spoil: Option<Fault> = None;
     if let Some(faults) = state.faults.get_mut(path) {
         for fault in faults.iter_mut() {
             match fault {
@@ -94,6 +97,8 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
                 }
                 Fault::SlowDrip { bytes_per_sec } => delivery = Delivery::Drip(*bytes_per_sec),
                 Fault::Stall => delivery = Delivery::Stall,
+                Fault::OtherBytes | Fault::GzipEncoding | Fault::SplicedRange => spoil = Some(fault.clone()),
+                Fault::Endless => delivery = Delivery::Endless,
             }
         }
         faults.retain(|f| !matches!(f, Fault::CutAfter { times: 0, .. }));
@@ -134,7 +139,71 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
         }
         None => (200, 0, len),
     };
-    Plan { status, headers, body: object.body, range: (from, to), delivery }
+    let plan = Plan { status, headers, body: object.body, range: (from, to), delivery };
+    match spoil {
+        Some(fault) => spoiled(plan, &fault),
+        None => plan,
+    }
+}
+
+/// Applies a body-spoiling fault to a planned answer.
+fn spoiled(mut plan: Plan, fault: &Fault) -> Plan {
+    let (from, to) = plan.range;
+    match fault {
+        Fault::OtherBytes => {
+            let page = b"<html><body>This site is blocked by your network administrator.</body></html>\n";
+            let body: Vec<u8> = page.iter().copied().cycle().take(plan.body.len()).collect();
+            plan.body = Arc::new(body);
+            set_header(&mut plan.headers, "Content-Type", "application/octet-stream");
+        }
+        Fault::GzipEncoding => {
+            let body = gzip_stored(&plan.body[from..to]);
+            plan.range = (0, body.len());
+            plan.body = Arc::new(body);
+            set_header(&mut plan.headers, "Content-Encoding", "gzip");
+            plan.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("Content-Range"));
+        }
+        Fault::SplicedRange if plan.status == 206 => {
+            plan.body = Arc::new(plan.body.iter().map(|b| b ^ 0x5a).collect());
+        }
+        _ => {}
+    }
+    plan
+}
+
+fn set_header(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+    headers.push((name.to_owned(), value.to_owned()));
+}
+
+/// A valid gzip member holding `data` in stored (uncompressed) deflate blocks.
+fn gzip_stored(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let mut blocks = data.chunks(65_535).peekable();
+    if blocks.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(block) = blocks.next() {
+        out.push(u8::from(blocks.peek().is_none()));
+        let n = block.len() as u16;
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(!n).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out.extend_from_slice(&crc32(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }
 
 /// `bytes=a-` or `bytes=a-b` (single range only).

@@ -44,7 +44,10 @@ pub(super) fn handle(shared: &Shared, mut stream: TcpStream) {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
     let (from, to) = plan.range;
-    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", to - from));
+    if !matches!(plan.delivery, Delivery::Endless) {
+        head.push_str(&format!("Content-Length: {}\r\n", to - from));
+    }
+    head.push_str("Connection: close\r\n\r\n");
     if write_all(shared, &mut stream, head.as_bytes()).is_err() {
         return;
     }
@@ -58,6 +61,7 @@ pub(super) fn handle(shared: &Shared, mut stream: TcpStream) {
             }
             Delivery::Drip(rate) => send_body(shared, &mut stream, &path, body, Some(rate)),
             Delivery::Stall => wait_for_close(shared, &mut stream, MAX_SLOW),
+            Delivery::Endless => send_endless(shared, &mut stream, &path, body),
         }
     }
     let _ = stream.flush();
@@ -137,6 +141,21 @@ fn send_body(shared: &Shared, stream: &mut TcpStream, path: &str, body: &[u8], r
         };
         *state.sent_by_path.entry(path.to_owned()).or_insert(0) += n;
         state.sent_total += n;
+    }
+}
+
+/// Sends `body`, then filler, until the client hangs up, the server stops, or 1 GiB / `MAX_SLOW` is reached.
+fn send_endless(shared: &Shared, stream: &mut TcpStream, path: &str, body: &[u8]) {
+    send_body(shared, stream, path, body, None);
+    let started = Instant::now();
+    let filler = vec![0x20u8; CHUNK];
+    let mut sent = body.len() as u64;
+    while sent < 1 << 30 && !shared.stopped() && started.elapsed() < MAX_SLOW {
+        let Ok(n) = write_all(shared, stream, &filler) else { return };
+        let mut state = shared.state();
+        *state.sent_by_path.entry(path.to_owned()).or_insert(0) += n as u64;
+        state.sent_total += n as u64;
+        sent += n as u64;
     }
 }
 
