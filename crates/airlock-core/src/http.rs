@@ -12,7 +12,7 @@ mod sidecar;
 mod tls;
 mod watchdog;
 
-pub use download::{DownloadSpec, Downloaded};
+pub use download::{DownloadSpec, Downloaded, free_space_reserve};
 
 /// Result of a conditional GET.
 #[derive(Debug, Clone, PartialEq, Eq)]
