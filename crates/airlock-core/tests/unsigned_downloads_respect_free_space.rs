@@ -75,7 +75,7 @@ fn free_and_total(path: &Path) -> (u64, u64) {
 
 #[test]
 fn an_unsigned_zip_declaring_more_than_the_free_space_is_refused_before_unpacking() {
-    let (device, disk) = device_on_tmpfs(serde_json::json!({}), "40m");
+    let (device, disk) = device_on_tmpfs(serde_json::json!({}), "24m");
     let server = TestServer::start();
     let agent = open(&device, Arc::new(airlock_core::NoopSink));
     // 36 MB of zeros zip to ~36 KB: a 3 × download-size check lets it through; its central directory does not.
