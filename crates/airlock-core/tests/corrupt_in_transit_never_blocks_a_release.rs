@@ -155,3 +155,56 @@ fn a_torn_local_part_left_by_a_crash_is_refetched_from_zero_in_the_same_call() {
     dist.assert_tree(&w.phone.device.root().join("bundles").join(&bundle.id));
     assert!(!w.phone.event_names().contains(&"downloadFailed"));
 }
+
+#[test]
+fn the_automatic_pipeline_backs_off_after_spoiled_bytes_and_installs_once_the_wait_is_over() {
+    let (w, dist) = world_with_release(serde_json::json!({ "autoUpdate": "atBackground" }));
+    w.server.set_fault(BUNDLE, Fault::OtherBytes);
+    let agent = w.open();
+    cold_start(&agent);
+    let err = agent.check_and_update(Trigger::ColdStart, &no()).unwrap_err();
+    assert_eq!(err.kind_name(), "corrupt_in_transit", "{err}");
+    w.server.clear_faults(BUNDLE);
+    let fetched = w.server.requests_for(BUNDLE).len();
+
+    // Back from the background a minute later: the release is not fetched again yet.
+    w.phone.clock.advance_ms(60_000);
+    match agent.on_foreground(60_000, &no()).unwrap() {
+        airlock_core::lifecycle::AutoOutcome::Skipped { reason } => {
+            assert!(reason.contains("corrupt in transit") && reason.contains("due at"), "{reason}")
+        }
+        other => panic!("expected a backoff, got {other:?}"),
+    }
+    assert_eq!(w.server.requests_for(BUNDLE).len(), fetched, "no download during the backoff");
+
+    // Five minutes after the failure the wait is over: the next automatic check installs the release.
+    w.phone.clock.advance_ms(4 * 60_000);
+    let outcome = agent.on_foreground(60_000, &no()).unwrap();
+    let airlock_core::lifecycle::AutoOutcome::Downloaded { bundle, .. } = outcome else {
+        panic!("expected the release to be downloaded, got {outcome:?}");
+    };
+    dist.assert_tree(&w.phone.device.root().join("bundles").join(&bundle.id));
+    assert!(!w.phone.db_dump().contains("transit:"), "a success forgets the failures");
+}
+
+#[test]
+fn a_rejection_an_older_agent_remembered_for_spoiled_bytes_no_longer_strands_the_device() {
+    let (w, dist) = world_with_release(serde_json::json!({}));
+    let http = airlock_core::http::Http::new(Default::default()).unwrap();
+    let envelope = http.get_bytes(&w.server.url(&format!("/{APP}/releases/1.json")), 1 << 20, &no()).unwrap();
+    let agent = w.open();
+    // What an older agent remembered after a middlebox page: the release stayed blocked until re-published.
+    let db = rusqlite::Connection::open(w.phone.device.root().join("state.sqlite3")).unwrap();
+    db.execute(
+        "INSERT INTO kv (key, value) VALUES (?1, ?2)",
+        [
+            format!("rejected:1:{}", sha256_hex(&envelope)),
+            "bundle rejected (checksum_mismatch): http://cdn/1.zip has SHA-256 aa but bb was expected: the bundle \
+             is corrupt or was changed on the server; it was deleted"
+                .to_owned(),
+        ],
+    )
+    .unwrap();
+    let bundle = agent.update(&no()).unwrap().expect("the release installs");
+    dist.assert_tree(&w.phone.device.root().join("bundles").join(&bundle.id));
+}
