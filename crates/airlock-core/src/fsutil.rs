@@ -252,4 +252,22 @@ mod tests {
         sync_tree_each(dir.path()).unwrap();
         assert!(free_space(dir.path()).unwrap() > 0);
     }
+
+    #[test]
+    fn a_lock_file_removed_by_its_holder_never_lets_two_holders_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.lock");
+        let a = FileLock::try_exclusive_current(&p).unwrap().unwrap();
+        // B opened the file before A removed it; its flock succeeds only once A is gone, on the unlinked file.
+        let b_file = OpenOptions::new().read(true).write(true).open(&p).unwrap();
+        a.remove(&p).unwrap();
+        assert!(!p.exists());
+        let c = FileLock::try_exclusive_current(&p).unwrap().expect("C locks the new file");
+        // SAFETY: flock on a descriptor we own.
+        assert_eq!(unsafe { libc::flock(b_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0, "B holds the old inode");
+        // Anyone taking the lock now re-checks the path: C's file is held, so nobody else gets in.
+        assert!(FileLock::try_exclusive_current(&p).unwrap().is_none());
+        drop(c);
+        assert!(FileLock::try_exclusive_current(&p).unwrap().is_some());
+    }
 }
