@@ -264,7 +264,11 @@ mod tests {
         assert!(!p.exists());
         let c = FileLock::try_exclusive_current(&p).unwrap().expect("C locks the new file");
         // SAFETY: flock on a descriptor we own.
-        assert_eq!(unsafe { libc::flock(b_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0, "B holds the old inode");
+        assert_eq!(
+            unsafe { libc::flock(b_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0,
+            "B holds the old inode"
+        );
         // Anyone taking the lock now re-checks the path: C's file is held, so nobody else gets in.
         assert!(FileLock::try_exclusive_current(&p).unwrap().is_none());
         drop(c);

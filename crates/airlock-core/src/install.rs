@@ -289,7 +289,9 @@ impl Agent {
         if offer.size.is_none() && offer.encryption.is_none() {
             // Unsigned: the size of the tree is only known now, from the zip's central directory. Refuse before
             // writing a byte of it rather than fill the disk while unpacking.
-            let declared = declared_uncompressed_total(&paths.part).unwrap_or(0);
+            // An archive whose directory cannot be read cheaply (ZIP64, damaged) is left to the unpacker to judge,
+            // with the old rough guess of twice the download.
+            let declared = declared_uncompressed_total(&paths.part).unwrap_or(got.size.saturating_mul(2));
             self.require_space_for_unsigned(declared, got.size)?;
         }
         let zip_path = match &offer.encryption {
@@ -424,16 +426,34 @@ impl Agent {
 /// The uncompressed total the zip's central directory declares, when it can be read (else the unpacker
 /// reports what is wrong with the archive).
 fn declared_uncompressed_total(zip_path: &std::path::Path) -> Option<u64> {
-    let file = File::open(zip_path).ok()?;
-    let mut archive = zip::ZipArchive::new(BufReader::new(file)).ok()?;
-    if archive.len() > Limits::default().max_entries {
+    // The entry count comes first, from the end record: a hostile directory is never parsed (the unpacker
+    // refuses it with its own message).
+    let count = end_record_entries(zip_path)?;
+    if count > Limits::default().max_entries as u64 {
         return None;
     }
+    let file = File::open(zip_path).ok()?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).ok()?;
     let mut total = 0u64;
     for i in 0..archive.len() {
         total = total.saturating_add(archive.by_index_raw(i).ok()?.size());
     }
     Some(total)
+}
+
+/// The entry count of a zip's end-of-central-directory record (`None` when it is missing or ZIP64).
+fn end_record_entries(zip_path: &std::path::Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(zip_path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let tail_len = len.min(22 + 65_535);
+    file.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = vec![0u8; usize::try_from(tail_len).ok()?];
+    file.read_exact(&mut tail).ok()?;
+    let at = tail.windows(4).rposition(|w| w == [0x50, 0x4b, 0x05, 0x06])?;
+    let entries = tail.get(at + 10..at + 12)?;
+    let entries = u16::from_le_bytes([entries[0], entries[1]]);
+    (entries != u16::MAX).then_some(u64::from(entries))
 }
 
 /// Sum of signed file sizes, saturating (sizes come from the network).
