@@ -298,4 +298,31 @@ mod tests {
         assert!(whole.ends_with(&"\u{7}".repeat(100)));
         assert_eq!(server.body_bytes_sent(), 130);
     }
+
+    #[test]
+    fn body_spoiling_faults_change_the_bytes_and_nothing_else_a_client_checks_first() {
+        let server = TestServer::start();
+        server.put("/c.zip", b"0123456789".to_vec());
+        server.set_fault("/c.zip", Fault::OtherBytes);
+        let other = raw(&server, "GET /c.zip HTTP/1.1\r\n\r\n");
+        assert!(other.starts_with("HTTP/1.1 200") && other.contains("Content-Length: 10"), "{other}");
+        assert!(other.contains("application/octet-stream") && other.ends_with("<html><bod"), "{other}");
+        server.set_fault("/c.zip", Fault::GzipEncoding);
+        let gz = raw(&server, "GET /c.zip HTTP/1.1\r\nAccept-Encoding: identity\r\n\r\n");
+        assert!(gz.contains("Content-Encoding: gzip") && gz.contains("Content-Length: 33"), "{gz}");
+        server.set_fault("/c.zip", Fault::SplicedRange);
+        let spliced = raw(&server, "GET /c.zip HTTP/1.1\r\nRange: bytes=8-\r\n\r\n");
+        assert!(spliced.starts_with("HTTP/1.1 206") && spliced.contains("Content-Range: bytes 8-9/10"), "{spliced}");
+        assert!(!spliced.ends_with("89"), "{spliced}");
+        server.set_fault("/c.zip", Fault::Endless);
+        let mut s = TcpStream::connect(server.addr()).unwrap();
+        s.write_all(b"GET /c.zip HTTP/1.1\r\n\r\n").unwrap();
+        let mut head = vec![0u8; 64 * 1024];
+        let mut got = 0;
+        while got < head.len() {
+            got += s.read(&mut head[got..]).unwrap();
+        }
+        let text = String::from_utf8_lossy(&head);
+        assert!(!text.contains("Content-Length") && text.contains("0123456789   "), "an endless body");
+    }
 }
