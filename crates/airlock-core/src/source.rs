@@ -302,29 +302,10 @@ impl Agent {
             ));
         }
         let result = self.install(&offer, cancel);
-        if let Some(pin) = c.pin(release) {
-            // Bytes corrupt in transit are counted for the automatic pipeline's backoff, never remembered as a
-            // rejection; a success forgets them.
-            let key = transit_key(release, pin);
-            let failures = match &result {
-                Err(Error::CorruptInTransit { .. }) => {
-                    let prior = self.transit_failures(&key)?.map_or(0, |f| f.count);
-                    Some(TransitFailures { count: prior.saturating_add(1), last_ms: self.clock.now_ms() })
-                }
-                _ => None,
-            };
-            if failures.is_some() || (result.is_ok() && self.transit_failures(&key)?.is_some()) {
-                let json = failures
-                    .map(|f| serde_json::to_string(&f))
-                    .transpose()
-                    .map_err(|e| Error::Storage(e.to_string()))?;
-                let mut store = self.store();
-                let _lock = FileLock::exclusive(&self.layout.lock())?;
-                store.write(|tx| match &json {
-                    Some(json) => store::kv_set(tx, &key, json),
-                    None => tx.execute("DELETE FROM kv WHERE key = ?1", [&key]).map(|_| ()).map_err(Error::from),
-                })?;
-            }
+        if let Some(pin) = c.pin(release)
+            && let Err(e) = self.count_transit_failure(&transit_key(release, pin), &result)
+        {
+            log::warn!("could not record the download outcome of release {release} for the retry backoff: {e}");
         }
         if let Err(e) = &result {
             if e.kind() == crate::error::ErrorKind::Rejected
@@ -341,6 +322,27 @@ impl Agent {
             self.emit(Event::DownloadFailed { version: offer.version.clone(), reason: e.to_string() });
         }
         result
+    }
+
+    /// Bytes corrupt in transit are counted for the automatic pipeline's backoff, never remembered as a
+    /// rejection; a success forgets them.
+    fn count_transit_failure(&self, key: &str, result: &Result<BundleInfo>) -> Result<()> {
+        let failures = match result {
+            Err(Error::CorruptInTransit { .. }) => {
+                let prior = self.transit_failures(key)?.map_or(0, |f| f.count);
+                Some(TransitFailures { count: prior.saturating_add(1), last_ms: self.clock.now_ms() })
+            }
+            Ok(_) if self.transit_failures(key)?.is_some() => None,
+            _ => return Ok(()),
+        };
+        let json =
+            failures.map(|f| serde_json::to_string(&f)).transpose().map_err(|e| Error::Storage(e.to_string()))?;
+        let mut store = self.store();
+        let _lock = FileLock::exclusive(&self.layout.lock())?;
+        store.write(|tx| match &json {
+            Some(json) => store::kv_set(tx, key, json),
+            None => tx.execute("DELETE FROM kv WHERE key = ?1", [key]).map(|_| ()).map_err(Error::from),
+        })
     }
 
     fn transit_failures(&self, key: &str) -> Result<Option<TransitFailures>> {

@@ -238,7 +238,8 @@ impl Job<'_, '_> {
                 return Err(self.corrupt(
                     "content_encoding",
                     format!(
-                        "{url} was served with Content-Encoding: {encoding} although the bytes as published were                          asked for (a CDN or proxy re-encodes the bundle; configure it not to compress .zip files)"
+                        "{url} was served with Content-Encoding: {encoding} although the bytes as published were \
+                         asked for (a CDN or proxy re-encodes the bundle; configure it not to compress .zip files)"
                     ),
                 ));
             }
