@@ -208,3 +208,21 @@ fn a_rejection_an_older_agent_remembered_for_spoiled_bytes_no_longer_strands_the
     let bundle = agent.update(&no()).unwrap().expect("the release installs");
     dist.assert_tree(&w.phone.device.root().join("bundles").join(&bundle.id));
 }
+
+#[test]
+fn a_short_body_with_a_short_content_length_is_corrupt_in_transit_and_installs_once_the_cdn_serves_it_whole() {
+    let (w, dist) = world_with_release(serde_json::json!({}));
+    let http = airlock_core::http::Http::new(Default::default()).unwrap();
+    let whole = http.get_bytes(&w.server.url(BUNDLE), 1 << 20, &no()).unwrap();
+    // A cache holds a truncated copy and serves it with its own (short) Content-Length: a clean, complete answer.
+    w.server.put(BUNDLE, whole[..whole.len() - 40].to_vec());
+    let agent = w.open();
+    let err = agent.update(&no()).unwrap_err();
+    assert_eq!((err.kind_name(), err.transit_code()), ("corrupt_in_transit", Some("size_mismatch")), "{err}");
+    assert!(remembered_rejections(&w).is_empty());
+    assert!(downloads(&w).iter().all(|n| !n.ends_with(".part")), "{:?}", downloads(&w));
+
+    w.server.put(BUNDLE, whole);
+    let bundle = agent.update(&no()).unwrap().expect("installed");
+    dist.assert_tree(&w.phone.device.root().join("bundles").join(&bundle.id));
+}
