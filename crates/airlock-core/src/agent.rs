@@ -69,6 +69,10 @@ impl Agent {
             let _lock = FileLock::exclusive(&layout.lock())?;
             let store = Store::open(&layout.db())?;
             layout.sweep()?;
+            // Best effort: stale downloads only cost space, never a failed open.
+            if let Err(e) = layout.sweep_downloads(clock.now_ms(), Some(crate::layout::DOWNLOAD_MAX_AGE_MS)) {
+                log::warn!("could not remove stale partial downloads: {e}");
+            }
             sweep_orphan_trees(&store, &layout)?;
             crate::delta::sweep_objects(&layout.objects());
             store

@@ -8,7 +8,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// What the caller should do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// Retry later (network, disk full, I/O, locked storage); nothing was rolled back or purged.
+    /// Retry later (network, disk full, I/O, locked storage, bytes corrupt in transit); nothing was rolled back
+    /// or purged.
     Transient,
     /// The artifact is corrupt, forged or not for this device; it was deleted and will not be retried as is.
     Rejected,
@@ -48,6 +49,11 @@ pub enum Error {
     /// (Unix ms, at most 24 h after its answer). Transient; `message` names the time (RFC 3339).
     #[error("network error: {message}")]
     Throttled { host: String, until_ms: i64, message: String },
+    /// The bytes served did not match what was signed or asked for (a middlebox page, a CDN re-encoding, a
+    /// spliced range, an endless body, a torn partial file): they were discarded and the download starts from
+    /// zero at the next attempt. Transient: the release is never remembered as rejected.
+    #[error("download corrupt in transit ({code}): {message}")]
+    CorruptInTransit { code: &'static str, message: String },
 }
 
 impl Error {
@@ -56,10 +62,16 @@ impl Error {
         Error::Rejected { code, message: message.into() }
     }
 
+    /// Bytes that did not match what was signed, with a stable `code` and a message naming cause and fix.
+    pub fn corrupt_in_transit(code: &'static str, message: impl Into<String>) -> Self {
+        Error::CorruptInTransit { code, message: message.into() }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Network(_) | Error::DiskFull(_) | Error::Storage(_) | Error::Database(_) => ErrorKind::Transient,
             Error::Throttled { .. } => ErrorKind::Transient,
+            Error::CorruptInTransit { .. } => ErrorKind::Transient,
             Error::Rejected { .. } => ErrorKind::Rejected,
             Error::InvalidRequest(_) | Error::Config(_) => ErrorKind::Usage,
             Error::Cancelled => ErrorKind::Cancelled,
@@ -82,6 +94,7 @@ impl Error {
             Error::Config(_) => "config",
             Error::Cancelled => "cancelled",
             Error::Throttled { .. } => "network",
+            Error::CorruptInTransit { .. } => "corrupt_in_transit",
         }
     }
 
@@ -97,6 +110,15 @@ impl Error {
     pub fn reject_code(&self) -> Option<&'static str> {
         match self {
             Error::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The stable code of bytes corrupt in transit (`checksum_mismatch`, `size_mismatch`, `too_long`,
+    /// `content_encoding`), if this is such an error.
+    pub fn transit_code(&self) -> Option<&'static str> {
+        match self {
+            Error::CorruptInTransit { code, .. } => Some(code),
             _ => None,
         }
     }

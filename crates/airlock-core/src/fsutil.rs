@@ -358,6 +358,46 @@ fn split_rel(rel: &str) -> (&str, &str) {
     rel.rsplit_once('/').unwrap_or(("", rel))
 }
 
+impl FileLock {
+    /// [`FileLock::try_exclusive`] for a lock file its holder may unlink ([`FileLock::remove`]): once the lock
+    /// is taken, `path` must still name the locked file, else a holder removed it meanwhile and the lock is
+    /// taken again on the file `path` names now. So removing a lock file never lets two holders in (one on the
+    /// unlinked file, one on its successor). `Ok(None)` when another holder has it.
+    pub fn try_exclusive_current(path: &Path) -> Result<Option<FileLock>> {
+        use std::os::unix::fs::MetadataExt;
+        for _ in 0..64 {
+            let Some(lock) = Self::try_exclusive(path)? else { return Ok(None) };
+            let held = lock._file.metadata().map_err(|e| Error::io(format!("stat lock {}", path.display()), e))?;
+            match fs::metadata(path) {
+                Ok(named) if named.dev() == held.dev() && named.ino() == held.ino() => return Ok(Some(lock)),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(format!("stat lock {}", path.display()), e)),
+            }
+        }
+        Err(Error::Storage(format!("the lock {} keeps being replaced; retry", path.display())))
+    }
+
+    /// Unlinks the lock file at `path` while still holding it, then releases the lock. Only for locks taken
+    /// with [`FileLock::try_exclusive_current`] (every taker of that file must use it).
+    pub fn remove(self, path: &Path) -> Result<()> {
+        let removed = remove_path(path);
+        drop(self);
+        removed
+    }
+}
+
+/// Total size in bytes of the file system holding `path`, if the OS says.
+pub fn volume_size(path: &Path) -> Option<u64> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs writes into the zeroed struct we own; `c` is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then(|| (st.f_blocks as u64).saturating_mul(st.f_frsize as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +493,27 @@ mod tests {
         sync_tree(dir.path()).unwrap();
         sync_tree_each(dir.path()).unwrap();
         assert!(free_space(dir.path()).unwrap() > 0);
+    }
+
+    #[test]
+    fn a_lock_file_removed_by_its_holder_never_lets_two_holders_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.lock");
+        let a = FileLock::try_exclusive_current(&p).unwrap().unwrap();
+        // B opened the file before A removed it; its flock succeeds only once A is gone, on the unlinked file.
+        let b_file = OpenOptions::new().read(true).write(true).open(&p).unwrap();
+        a.remove(&p).unwrap();
+        assert!(!p.exists());
+        let c = FileLock::try_exclusive_current(&p).unwrap().expect("C locks the new file");
+        // SAFETY: flock on a descriptor we own.
+        assert_eq!(
+            unsafe { libc::flock(b_file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0,
+            "B holds the old inode"
+        );
+        // Anyone taking the lock now re-checks the path: C's file is held, so nobody else gets in.
+        assert!(FileLock::try_exclusive_current(&p).unwrap().is_none());
+        drop(c);
+        assert!(FileLock::try_exclusive_current(&p).unwrap().is_some());
     }
 }

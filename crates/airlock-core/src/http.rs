@@ -19,7 +19,7 @@ mod tls;
 mod watchdog;
 
 pub use backoff::{DEFAULT_429_WAIT_MS, MAX_WAIT_MS, RetryAfter};
-pub use download::{DownloadSpec, Downloaded};
+pub use download::{DownloadSpec, Downloaded, free_space_reserve};
 
 /// Result of a conditional GET.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! The install pipeline: resolve → download → hash → decrypt → unpack → fsync → rename → one transaction.
 //! Invariant: a failure at any step leaves the serving state untouched, removes staging, and keeps only a
-//! resumable partial download (and only when the failure was transient).
+//! resumable partial download (and only when the failure was a network or storage fault: bytes corrupt in
+//! transit are discarded); a successful install leaves no download behind, its own or any other idle one, and
+//! no lock file.
 
 use sha2::{Digest, Sha256};
 use std::fs::{File, OpenOptions};
@@ -186,11 +188,12 @@ impl Agent {
         // A transient failure of a delta fails the call (its objects are kept for the next attempt); `None` when
         // the full bundle is the way.
         if let Some(info) = self.try_delta(offer, cancel)? {
+            self.forget_idle_downloads();
             return Ok(info);
         }
         let key = download_key(offer);
         let paths = self.layout.download(&key);
-        let _dl_lock = FileLock::try_exclusive(&paths.lock)?.ok_or_else(|| {
+        let dl_lock = FileLock::try_exclusive_current(&paths.lock)?.ok_or_else(|| {
             Error::InvalidRequest(format!("{} is already being downloaded by another call", offer.version))
         })?;
         let result = self.fetch_and_unpack(offer, &paths, cancel);
@@ -202,14 +205,39 @@ impl Agent {
             }
             Err(e) => {
                 let _ = fsutil::remove_path(&paths.plain);
-                if e.kind() != ErrorKind::Transient && e.kind() != ErrorKind::Cancelled {
+                let resumable = matches!(e.kind(), ErrorKind::Transient | ErrorKind::Cancelled)
+                    && !matches!(e, Error::CorruptInTransit { .. });
+                if !resumable {
                     let _ = fsutil::remove_path(&paths.part);
                     let _ = fsutil::remove_path(&paths.sidecar);
                 }
             }
         }
-        // The lock file stays: unlinking a lock others may have opened would let two holders in.
+        // Lock files do not accumulate: the holder unlinks it (every taker re-checks that the path still names
+        // the file it locked), under the global lock so the sweep at open never holds a stale one.
+        match FileLock::exclusive(&self.layout.lock()) {
+            Ok(_global) => {
+                if let Err(e) = dl_lock.remove(&paths.lock) {
+                    log::warn!("could not remove the download lock: {e}");
+                }
+            }
+            Err(e) => log::warn!("download lock {} kept: {e}", paths.lock.display()),
+        }
+        if result.is_ok() {
+            self.forget_idle_downloads();
+        }
         result
+    }
+
+    /// After an install: downloads nobody is working on are for releases no longer wanted; remove them.
+    fn forget_idle_downloads(&self) {
+        let removed = FileLock::exclusive(&self.layout.lock())
+            .and_then(|_global| self.layout.sweep_downloads(self.clock.now_ms(), None));
+        match removed {
+            Ok(0) => {}
+            Ok(n) => log::info!("removed {n} partial downloads left for older releases"),
+            Err(e) => log::warn!("could not remove older partial downloads: {e}"),
+        }
     }
 
     fn fetch_and_unpack(&self, offer: &Offer, paths: &DownloadPaths, cancel: &Cancel) -> Result<BundleInfo> {
@@ -234,17 +262,35 @@ impl Agent {
         // The served bytes are checked before anything parses or decrypts them.
         if let Some(expected) = &offer.sha256
             && &got.sha256 != expected
+            && offer.size.is_none()
         {
             return Err(Error::rejected(
                 "checksum_mismatch",
                 format!("bundle sha256 is {} but {expected} was expected; the bundle is corrupt", got.sha256),
             ));
         }
+        if let Some(expected) = &offer.sha256
+            && &got.sha256 != expected
+        {
+            return Err(Error::corrupt_in_transit(
+                "checksum_mismatch",
+                format!(
+                    "the downloaded bundle has SHA-256 {} but {expected} was expected; it was discarded and will \
+                     be downloaded again",
+                    got.sha256
+                ),
+            ));
+        }
         if let Some(why) = store::blocklisted(self.store().read(), Some(&got.sha256), None)? {
             return Err(blocked(&offer.version, &why));
         }
-        if offer.size.is_none() {
-            self.require_space(got.size.saturating_mul(3))?;
+        if offer.size.is_none() && offer.encryption.is_none() {
+            // Unsigned: the size of the tree is only known now, from the zip's central directory. Refuse before
+            // writing a byte of it rather than fill the disk while unpacking.
+            // An archive whose directory cannot be read cheaply (ZIP64, damaged) is left to the unpacker to judge,
+            // with the old rough guess of twice the download.
+            let declared = declared_uncompressed_total(&paths.part).unwrap_or(got.size.saturating_mul(2));
+            self.require_space_for_unsigned(declared, got.size)?;
         }
         let zip_path = match &offer.encryption {
             None => paths.part.clone(),
@@ -343,6 +389,24 @@ impl Agent {
         Ok(())
     }
 
+    /// An unsigned zip of `download` bytes declaring `declared` uncompressed bytes needs both on disk.
+    fn require_space_for_unsigned(&self, declared: u64, download: u64) -> Result<()> {
+        const MARGIN: u64 = 16 << 20;
+        let needed = declared.saturating_add(download).saturating_add(MARGIN);
+        if let Some(free) = fsutil::free_space(self.layout.root())
+            && free < needed
+        {
+            return Err(Error::DiskFull(format!(
+                "the bundle's zip declares {} MiB of files; unpacking it needs about {} MiB but only {} MiB are \
+                 free; nothing was unpacked; free some space and retry",
+                declared >> 20,
+                needed >> 20,
+                free >> 20
+            )));
+        }
+        Ok(())
+    }
+
     fn require_space(&self, needed: u64) -> Result<()> {
         const MARGIN: u64 = 16 << 20;
         if let Some(free) = fsutil::free_space(self.layout.root())
@@ -356,6 +420,39 @@ impl Agent {
         }
         Ok(())
     }
+}
+
+/// The uncompressed total the zip's central directory declares, when it can be read (else the unpacker
+/// reports what is wrong with the archive).
+fn declared_uncompressed_total(zip_path: &std::path::Path) -> Option<u64> {
+    // The entry count comes first, from the end record: a hostile directory is never parsed (the unpacker
+    // refuses it with its own message).
+    let count = end_record_entries(zip_path)?;
+    if count > Limits::default().max_entries as u64 {
+        return None;
+    }
+    let file = File::open(zip_path).ok()?;
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).ok()?;
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        total = total.saturating_add(archive.by_index_raw(i).ok()?.size());
+    }
+    Some(total)
+}
+
+/// The entry count of a zip's end-of-central-directory record (`None` when it is missing or ZIP64).
+fn end_record_entries(zip_path: &std::path::Path) -> Option<u64> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = File::open(zip_path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let tail_len = len.min(22 + 65_535);
+    file.seek(SeekFrom::Start(len - tail_len)).ok()?;
+    let mut tail = vec![0u8; usize::try_from(tail_len).ok()?];
+    file.read_exact(&mut tail).ok()?;
+    let at = tail.windows(4).rposition(|w| w == [0x50, 0x4b, 0x05, 0x06])?;
+    let entries = tail.get(at + 10..at + 12)?;
+    let entries = u16::from_le_bytes([entries[0], entries[1]]);
+    (entries != u16::MAX).then_some(u64::from(entries))
 }
 
 /// Sum of signed file sizes, saturating (sizes come from the network).

@@ -1,13 +1,18 @@
-//! On-disk layout under `<dataDir>/airlock/`. Invariant: every path the engine touches is derived here, a
-//! staging directory is either owned by a live installer (its lock is held) or garbage that `sweep` removes,
-//! and no symbolic link in the layout is ever followed: the root and its four directories must be real
-//! directories (`ensure` refuses a link), and a link found inside them is removed, never its target.
+//! On-disk layout under `<dataDir>/airlock/`. Invariant: every path the engine touches is derived here; a
+//! staging directory is either owned by a live installer (its lock is held) or garbage that `sweep` removes; a
+//! download is either owned by a live installer (its lock is held), resumable (younger than 7 days and no newer
+//! install since), or garbage that `sweep_downloads` removes; and no symbolic link in the layout is ever
+//! followed: the root and its four directories must be real directories (`ensure` refuses a link), and a link
+//! found inside them is removed, never its target.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::fsutil::{self, FileLock};
+
+/// A partial download untouched for this long (7 days) is removed at the next open.
+pub const DOWNLOAD_MAX_AGE_MS: i64 = 7 * 24 * 3_600_000;
 
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -156,12 +161,62 @@ impl Layout {
         Ok(removed)
     }
 
+    /// Removes downloads (`downloads/<key>.*`) nobody is working on (their lock is free): every one when
+    /// `max_age_ms` is `None` (called after an install: what is left is for releases no longer wanted), else those
+    /// whose newest file is more than `max_age_ms` older than `now_ms` (the injected clock; a file dated after
+    /// `now_ms` is kept). Lock files with nothing to guard go too, each unlinked by the holder of its lock. Call
+    /// under the global lock. Returns how many downloads were removed.
+    pub fn sweep_downloads(&self, now_ms: i64, max_age_ms: Option<i64>) -> Result<usize> {
+        use std::collections::BTreeMap;
+        let dir = self.downloads();
+        let Ok(entries) = fs::read_dir(&dir) else { return Ok(0) };
+        let mut keys: BTreeMap<String, Option<i64>> = BTreeMap::new();
+        for e in entries.filter_map(|e| e.ok()) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some((key, ext)) = name.split_once('.') else { continue };
+            if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                continue;
+            }
+            let newest = keys.entry(key.to_owned()).or_insert(None);
+            if ext != "lock" {
+                let modified = e.metadata().ok().and_then(|m| m.modified().ok()).map(unix_ms);
+                *newest = (*newest).max(modified.or(Some(i64::MAX)));
+            }
+        }
+        let mut removed = 0;
+        for (key, newest) in keys {
+            let expired = match (max_age_ms, newest) {
+                (None, _) | (_, None) => true,
+                (Some(age), Some(t)) => now_ms.saturating_sub(t) > age,
+            };
+            if !expired {
+                continue;
+            }
+            let lock_path = dir.join(format!("{key}.lock"));
+            let Some(lock) = FileLock::try_exclusive_current(&lock_path)? else { continue };
+            for ext in ["part", "json", "json.tmp", "zip"] {
+                fsutil::remove_path(&dir.join(format!("{key}.{ext}")))?;
+            }
+            lock.remove(&lock_path)?;
+            removed += usize::from(newest.is_some());
+        }
+        if removed > 0 {
+            fsutil::sync_dir(&dir)?;
+        }
+        Ok(removed)
+    }
+
     /// Names of the entries in `staging/` (directories and lock files), for checks and tests.
     pub fn staging_entries(&self) -> Vec<String> {
         fs::read_dir(self.staging())
             .map(|it| it.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default()
     }
+}
+
+/// A file time as Unix milliseconds (times before 1970 count as 0).
+fn unix_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 /// Paths belonging to one resumable download.

@@ -201,7 +201,18 @@ impl Agent {
             CheckResult::Available { release, manifest_url, install, installed, .. } => {
                 let bundle = match installed {
                     Some(b) => b,
-                    None => self.download_pinned(release, &manifest_url, cancel)?,
+                    None => {
+                        if trigger != Trigger::Manual
+                            && let Some(due) = self.transit_retry_due(release)?
+                        {
+                            return skipped(format!(
+                                "the last download of release {release} arrived corrupt in transit; the next \
+                                 automatic attempt is due at {}",
+                                iso8601(due)
+                            ));
+                        }
+                        self.download_pinned(release, &manifest_url, cancel)?
+                    }
                 };
                 (bundle, install.unwrap_or_default())
             }

@@ -233,6 +233,7 @@ impl Agent {
         }
         if let Some(pin) = c.pin(decision.release)
             && let Some(why) = store::kv_get(self.store().read(), &rejected_key(decision.release, pin))?
+            && !was_transit_fault(&why)
         {
             return up_to_date(format!(
                 "release {} was rejected on this device ({why}); waiting for the publisher to re-publish it",
@@ -320,11 +321,17 @@ impl Agent {
             ));
         }
         let result = self.install(&offer, cancel);
+        if let Some(pin) = c.pin(release)
+            && let Err(e) = self.count_transit_failure(&transit_key(release, pin), &result)
+        {
+            log::warn!("could not record the download outcome of release {release} for the retry backoff: {e}");
+        }
         if let Err(e) = &result {
             if e.kind() == crate::error::ErrorKind::Rejected
                 && let Some(pin) = c.pin(release)
             {
                 // Remember it (DESIGN §4): the same pinned manifest is not fetched again until the catalog changes it.
+                // Only publisher defects get here: bytes corrupt in transit are transient (`CorruptInTransit`).
                 let key = rejected_key(release, pin);
                 let mut store = self.store();
                 let _lock = FileLock::exclusive(&self.layout.lock())?;
@@ -334,6 +341,46 @@ impl Agent {
             self.emit(Event::DownloadFailed { version: offer.version.clone(), reason: e.to_string() });
         }
         result
+    }
+
+    /// Bytes corrupt in transit are counted for the automatic pipeline's backoff, never remembered as a
+    /// rejection; a success forgets them.
+    fn count_transit_failure(&self, key: &str, result: &Result<BundleInfo>) -> Result<()> {
+        let failures = match result {
+            Err(Error::CorruptInTransit { .. }) => {
+                let prior = self.transit_failures(key)?.map_or(0, |f| f.count);
+                Some(TransitFailures { count: prior.saturating_add(1), last_ms: self.clock.now_ms() })
+            }
+            Ok(_) if self.transit_failures(key)?.is_some() => None,
+            _ => return Ok(()),
+        };
+        let json =
+            failures.map(|f| serde_json::to_string(&f)).transpose().map_err(|e| Error::Storage(e.to_string()))?;
+        let mut store = self.store();
+        let _lock = FileLock::exclusive(&self.layout.lock())?;
+        store.write(|tx| match &json {
+            Some(json) => store::kv_set(tx, key, json),
+            None => tx.execute("DELETE FROM kv WHERE key = ?1", [key]).map(|_| ()).map_err(Error::from),
+        })
+    }
+
+    fn transit_failures(&self, key: &str) -> Result<Option<TransitFailures>> {
+        Ok(store::kv_get(self.store().read(), key)?.and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    /// When the automatic pipeline may next download `release` after its bytes arrived corrupt in transit
+    /// (`None`: now). The wait starts at 5 minutes and doubles per failure up to 6 hours; a due time further
+    /// ahead than that (the clock was set back) is due now. Manual calls (`update`, `download`) never wait.
+    pub(crate) fn transit_retry_due(&self, release: u64) -> Result<Option<i64>> {
+        let Some(c) = self.cached_catalog(&self.channel()?)? else { return Ok(None) };
+        let Some(pin) = c.pin(release) else { return Ok(None) };
+        let Some(f) = self.transit_failures(&transit_key(release, pin))? else { return Ok(None) };
+        let wait = TRANSIT_BACKOFF_MIN_MS
+            .saturating_mul(1i64 << f.count.saturating_sub(1).min(20))
+            .min(TRANSIT_BACKOFF_MAX_MS);
+        let now = self.clock.now_ms();
+        let due = f.last_ms.saturating_add(wait);
+        Ok((now < due && due - now <= TRANSIT_BACKOFF_MAX_MS).then_some(due))
     }
 
     fn cached_catalog(&self, channel: &str) -> Result<Option<Catalog>> {
@@ -502,6 +549,31 @@ impl Agent {
 /// Key under which a rejected (release, manifest pin) pair is remembered.
 fn rejected_key(release: u64, pin: &str) -> String {
     format!("rejected:{release}:{pin}")
+}
+
+/// True for a rejection an older agent remembered for bytes that were only spoiled in transit (the served
+/// bundle's size or hash did not match the signed one): such a memory is ignored, the release is retried.
+fn was_transit_fault(why: &str) -> bool {
+    why.starts_with("bundle rejected (checksum_mismatch)")
+        || why.starts_with("bundle rejected (size_mismatch)")
+        || (why.starts_with("bundle rejected (too_large)") && why.contains(" bytes allowed (at least "))
+}
+
+/// Key under which the corrupt-in-transit failures of a (release, manifest pin) pair are counted.
+fn transit_key(release: u64, pin: &str) -> String {
+    format!("transit:{release}:{pin}")
+}
+
+/// First wait of the automatic pipeline after a download corrupt in transit; doubled per further failure.
+const TRANSIT_BACKOFF_MIN_MS: i64 = 5 * 60_000;
+/// Longest wait of that backoff.
+const TRANSIT_BACKOFF_MAX_MS: i64 = 6 * 3_600_000;
+
+/// Downloads of one pinned release whose bytes arrived corrupt in transit.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct TransitFailures {
+    count: u32,
+    last_ms: i64,
 }
 
 /// Reads the display version from a release envelope (only for messages; the envelope already verified). Typed

@@ -307,19 +307,23 @@ fn a_checksum_mismatch_is_rejected_and_deletes_part_and_sidecar() {
     let msg = err.to_string();
     assert!(msg.contains(&wrong) && msg.contains(&sha256_hex(&body)), "{msg}");
     assert!(msg.contains("corrupt or was changed on the server; it was deleted"), "{msg}");
+    // With a signed size the same mismatch is corrupt in transit: transient, never remembered.
+    let err = f.fetch(&f.spec(&url, Some(&wrong), Some(body.len() as u64))).unwrap_err();
+    assert_eq!(err.transit_code(), Some("checksum_mismatch"), "{err}");
+    assert!(err.is_transient() && !f.part.exists() && !f.sidecar.exists(), "{err}");
     assert!(!f.part.exists());
     assert!(!f.sidecar.exists());
 }
 
 #[test]
-fn a_size_different_from_the_expected_size_is_rejected_and_deleted() {
+fn a_size_different_from_the_expected_size_is_corrupt_in_transit_and_deleted() {
     let mut rng = Rng::from_env_or_random("size_mismatch");
     let body = rng.bytes(200_000);
     let f = Fixture::new();
     f.server.put("/b.zip", body.clone());
     let url = f.server.url("/b.zip");
     let err = f.fetch(&f.spec(&url, None, Some(body.len() as u64 + 10))).unwrap_err();
-    assert_eq!(err.reject_code(), Some("size_mismatch"), "{err}");
+    assert_eq!(err.transit_code(), Some("size_mismatch"), "{err}");
     assert!(!f.part.exists());
     assert!(!f.sidecar.exists());
 }
@@ -338,9 +342,9 @@ fn more_than_max_bytes_is_rejected_as_too_large_and_deleted() {
     assert!(!f.part.exists());
     assert!(!f.sidecar.exists());
 
-    // A signed size smaller than what the server sends caps the transfer too.
+    // A signed size smaller than what the server sends caps the transfer too: those bytes are corrupt in transit.
     let err = f.fetch(&f.spec(&url, None, Some(1000))).unwrap_err();
-    assert_eq!(err.reject_code(), Some("too_large"), "{err}");
+    assert_eq!(err.transit_code(), Some("too_long"), "{err}");
     assert!(!f.part.exists());
 }
 

@@ -272,29 +272,49 @@ fn an_error_tree_left_by_a_crash_is_swept_at_the_next_start() {
     assert!(!tree.exists(), "the failed bundle's tree survives start-up sweeps forever");
 }
 
-/// Regression: a rejected artifact is not remembered; every check downloads it again in full.
+/// Regression: a rejected artifact is not remembered; every check downloads it again in full. (A publisher
+/// defect is remembered; bytes spoiled in transit are not, see corrupt_in_transit_never_blocks_a_release.rs.)
 #[test]
 fn a_rejected_release_is_not_downloaded_again_until_the_catalog_changes_its_pin() {
     let (repo, phone) = repo_and_phone(serde_json::json!({}));
     let agent = phone.open();
     // Nothing in common with the builtin bundle: no delta.
     let dist = Dist::from_files(&[("index.html", b"<!doctype html><title>unique</title>"), ("x.bin", &[9u8; 50_000])]);
-    repo.release(1, "1.0.1", &dist);
+    // The publisher signed a zip whose tree is not its signed file list (an extra file).
+    let zip = dist.with_file("extra.js", b"not in the signed list").zip();
+    let manifest = ReleaseManifest {
+        spec: 1,
+        app_id: APP.into(),
+        release: 1,
+        version: "1.0.1".into(),
+        native: NativeRange { min: None, max: None },
+        platforms: vec![],
+        created_at: "2026-11-28T00:00:00Z".into(),
+        bundle: BundleRef {
+            url: "../bundles/1.zip".into(),
+            size: zip.len() as u64,
+            sha256: sha256_hex(&zip),
+            encryption: None,
+        },
+        files: dist.entries(),
+        metadata: None,
+        compressed_objects: vec![],
+    };
+    repo.server.put(&format!("/{APP}/bundles/1.zip"), zip.clone());
+    let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&repo.signer]);
+    repo.pins.borrow_mut().insert("1".into(), ReleasePin { sha256: sha256_hex(&env), version: None });
+    repo.server.put(&format!("/{APP}/releases/1.json"), env);
     repo.catalog(1, vec![]);
-    let mut corrupt = dist.zip();
-    let last = corrupt.len() - 30;
-    corrupt[last] ^= 0xff;
-    repo.server.put(&format!("/{APP}/bundles/1.zip"), corrupt.clone());
     let e = agent.update(&Cancel::never()).unwrap_err();
-    assert_eq!(e.reject_code(), Some("checksum_mismatch"), "{e}");
+    assert_eq!(e.kind(), airlock_core::ErrorKind::Rejected, "{e}");
     for _ in 0..2 {
         assert!(agent.update(&Cancel::never()).unwrap().is_none(), "a remembered rejection is not retried");
     }
     let sent = repo.server.body_bytes_sent_for(&format!("/{APP}/bundles/1.zip"));
     assert!(
-        sent <= corrupt.len() as u64,
+        sent <= zip.len() as u64,
         "the same rejected bundle was downloaded {} times ({sent} bytes)",
-        sent / corrupt.len() as u64
+        sent / zip.len() as u64
     );
 }
 

@@ -62,6 +62,7 @@ impl From<Error> for UpdateError {
             Error::Config(reason) => UpdateError::Config { reason },
             Error::Cancelled => UpdateError::Cancelled,
             Error::Throttled { message, .. } => UpdateError::Network { reason: message },
+            e @ Error::CorruptInTransit { .. } => UpdateError::Network { reason: e.to_string() },
         }
     }
 }

@@ -58,12 +58,15 @@ pub enum Fault {
     Gzip,
     /// Answer 200 with `Content-Encoding: gzip` and about 1 MiB that inflates to 1 GiB of zeros.
     GzipBomb,
-    /// Answer 200 without Content-Length and send bytes (not the object's) until the client goes away (bounded).
+    /// Answer 200 without Content-Length: the object, then filler until the client goes away (bounded at 1 GiB).
     Endless,
     /// A middlebox page: 200 with an HTML login page labelled `application/octet-stream`.
     HtmlAsOctetStream,
     /// Answer with this status and `Retry-After: value` as given (an HTTP-date, or anything a server may send).
     StatusWithRetryAfterValue { status: u16, value: String },
+    /// A middlebox page in place of the body: other bytes of the same length, sent as
+    /// `application/octet-stream` (the status, length and ETag look right).
+    OtherBytes,
 }
 
 /// One request as the server saw it.

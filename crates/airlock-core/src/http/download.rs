@@ -1,11 +1,13 @@
 //! Resumable download into `downloads/<key>.part`. Invariant: the sidecar is durable before the part receives
 //! a byte; a part is appended to only under a matching sidecar, a strong ETag and a matching `Content-Range`;
-//! at most `max_bytes` (or the expected size) is ever written; a rejected artifact leaves no part or sidecar,
-//! a transient failure leaves both for the next resume.
+//! at most `max_bytes` (or the expected size) is ever written, and a download of unknown size stops before free
+//! space falls under [`free_space_reserve`]; bytes that do not match what was expected (corrupt in transit), a
+//! rejected artifact and a part cut by a full disk leave no part or sidecar; a network failure leaves both for
+//! the next resume; a resumed part whose final hash fails is refetched from byte zero once in the same call.
 
 use reqwest::StatusCode;
 use reqwest::blocking::Response;
-use reqwest::header::{ACCEPT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE, RANGE};
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE, RANGE};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind as IoErrorKind, Read, Write};
@@ -18,10 +20,22 @@ use super::watchdog::Watchdog;
 use super::{BUF_SIZE, Http, chain};
 use crate::error::{Error, Result};
 use crate::events::Cancel;
-use crate::fsutil::NOFOLLOW;
+use crate::fsutil::{self, NOFOLLOW};
 
 /// Progress is reported at most once per this many bytes (plus at the start and the end).
 const PROGRESS_STEP: u64 = 64 * 1024;
+/// Free space is measured (statvfs) at least once per this many bytes of a download of unknown size.
+const SPACE_STEP: u64 = 1 << 20;
+/// Fixed part of the free space a download of unknown size never eats into.
+const RESERVE_FIXED: u64 = 8 << 20;
+/// Share of the volume (1/50 = 2 %) added to the reserve.
+const RESERVE_SHARE: u64 = 50;
+
+/// Free space a download of unknown size (an unsigned bundle) leaves on a volume of `volume_bytes`: 8 MiB plus
+/// 2 % of the volume, so the app, its database and the OS keep room to work (docs/decisions.md).
+pub fn free_space_reserve(volume_bytes: u64) -> u64 {
+    RESERVE_FIXED.saturating_add(volume_bytes / RESERVE_SHARE)
+}
 
 /// What to download and where.
 #[derive(Debug, Clone, Copy)]
@@ -160,7 +174,17 @@ impl Job<'_, '_> {
         loop {
             match self.exchange(&mut sidecar, offset)? {
                 Step::Complete { hasher, size, length_known, resumed_from } => {
-                    return self.finish(hasher, size, length_known, resumed_from);
+                    match self.finish(hasher, size, length_known, resumed_from) {
+                        Err(Error::CorruptInTransit { message, .. }) if resumed_from > 0 && !restarted => {
+                            // The resumed bytes (a torn part, a range spliced from another object) spoiled the
+                            // file: finish deleted it; fetch the whole file once more before reporting anything.
+                            log::info!("{message}; refetching {} from byte zero", spec.url);
+                            self.start_fresh(&mut sidecar)?;
+                            restarted = true;
+                            offset = 0;
+                        }
+                        done => return done,
+                    }
                 }
                 Step::Restart(why) => {
                     self.start_fresh(&mut sidecar)?;
@@ -209,6 +233,17 @@ impl Job<'_, '_> {
                     self.kept()
                 )));
             }
+            if let Some(encoding) = header(CONTENT_ENCODING).filter(|e| !e.eq_ignore_ascii_case("identity")) {
+                let encoding = encoding.to_owned();
+                drop(resp);
+                return Err(self.corrupt(
+                    "content_encoding",
+                    format!(
+                        "{url} was served with Content-Encoding: {encoding} although the bytes as published were \
+                         asked for (a CDN or proxy re-encodes the bundle; configure it not to compress .zip files)"
+                    ),
+                ));
+            }
         }
         let start = match status {
             StatusCode::PARTIAL_CONTENT => {
@@ -252,7 +287,9 @@ impl Job<'_, '_> {
         }
         .map_err(|e| Error::io(format!("opening {}", spec.part_path.display()), e))?;
         let size = self.stream(resp, &mut file, &mut hasher, start, total)?;
-        file.sync_data().map_err(|e| Error::io(format!("syncing {}", spec.part_path.display()), e))?;
+        if let Err(e) = file.sync_data() {
+            return Err(self.write_failed(e));
+        }
         Ok(Step::Complete { hasher, size, length_known: length.is_some(), resumed_from: start })
     }
 
@@ -268,6 +305,7 @@ impl Job<'_, '_> {
         let url = self.spec.url;
         let mut done = start;
         let mut reported = start;
+        let mut measured: Option<u64> = None;
         (self.progress)(done, total);
         loop {
             if let Err(e) = self.cancel.check() {
@@ -298,8 +336,14 @@ impl Job<'_, '_> {
                 drop(resp);
                 return Err(self.reject_too_large(done + n as u64));
             }
+            if self.spec.expected_size.is_none() && measured.is_none_or(|m| done + n as u64 >= m + SPACE_STEP) {
+                measured = Some(done);
+                self.keep_reserve(done)?;
+            }
             let chunk = &self.buf[..n];
-            file.write_all(chunk).map_err(|e| Error::io(format!("writing {}", self.spec.part_path.display()), e))?;
+            if let Err(e) = file.write_all(chunk) {
+                return Err(self.write_failed(e));
+            }
             hasher.update(chunk);
             done += n as u64;
             if done - reported >= PROGRESS_STEP {
@@ -331,24 +375,34 @@ impl Job<'_, '_> {
                     self.kept()
                 )));
             }
-            return Err(self.reject(
+            return Err(self.corrupt(
                 "size_mismatch",
-                format!(
-                    "{} is {size} bytes but {expected} bytes were expected: the bundle is corrupt or was \
-                     changed on the server; it was deleted",
-                    spec.url
-                ),
+                format!("{} is {size} bytes but {expected} bytes were expected (short or spoiled body)", spec.url),
             ));
         }
         let sha256 = hex::encode(hasher.finalize());
         if let Some(expected) = self.expected_sha
             && expected != sha256
+            && spec.expected_size.is_none()
         {
+            // Only a checksum given by the app (no signed manifest): what the URL serves is the artifact.
             return Err(self.reject(
                 "checksum_mismatch",
                 format!(
                     "{} has SHA-256 {sha256} but {expected} was expected: the bundle is corrupt or was \
                      changed on the server; it was deleted",
+                    spec.url
+                ),
+            ));
+        }
+        if let Some(expected) = self.expected_sha
+            && expected != sha256
+        {
+            return Err(self.corrupt(
+                "checksum_mismatch",
+                format!(
+                    "{} has SHA-256 {sha256} but {expected} was expected (the bytes served are not the ones \
+                     published: a middlebox, a cache or a torn partial file)",
                     spec.url
                 ),
             ));
@@ -402,6 +456,15 @@ impl Job<'_, '_> {
     }
 
     fn reject_too_large(&self, seen: u64) -> Error {
+        if let Some(expected) = self.spec.expected_size {
+            return self.corrupt(
+                "too_long",
+                format!(
+                    "{} sent more than the {expected} bytes expected (at least {seen}: an endless or spoiled body)",
+                    self.spec.url
+                ),
+            );
+        }
         self.reject(
             "too_large",
             format!(
@@ -413,11 +476,62 @@ impl Job<'_, '_> {
 
     /// Deletes the part and the sidecar and returns the rejection.
     fn reject(&self, code: &'static str, message: String) -> Error {
+        self.discard();
+        Error::rejected(code, message)
+    }
+
+    /// Deletes the part and the sidecar: the bytes served were not the ones expected. Transient for the caller.
+    fn corrupt(&self, code: &'static str, message: String) -> Error {
+        self.discard();
+        Error::corrupt_in_transit(
+            code,
+            format!("{message}; the bytes were discarded and will be downloaded again from the start"),
+        )
+    }
+
+    /// Removes the part and its sidecar (best effort: a failure is logged, the next attempt starts fresh anyway
+    /// because the sidecar no longer matches or the part fails its hash).
+    fn discard(&self) {
         for path in [self.spec.part_path, self.spec.sidecar_path] {
             if let Err(e) = remove_if_exists(path) {
-                log::warn!("could not delete a rejected download: {e}");
+                log::warn!("could not delete a discarded download: {e}");
             }
         }
-        Error::rejected(code, message)
+    }
+
+    /// A failed write or sync of the part. A full disk cut the part at an arbitrary point: it is deleted, never
+    /// kept as resumable (its tail may be torn, and keeping it keeps the disk full).
+    fn write_failed(&self, e: std::io::Error) -> Error {
+        let path = self.spec.part_path;
+        if crate::error::is_disk_full(&e) {
+            self.discard();
+            return Error::DiskFull(format!(
+                "writing {} failed: {e}; the partial download was deleted; free some space on the device and retry",
+                path.display()
+            ));
+        }
+        Error::io(format!("writing {}", path.display()), e)
+    }
+
+    /// Stops a download of unknown size before free space falls under the reserve; the part is deleted.
+    fn keep_reserve(&self, done: u64) -> Result<()> {
+        let dir = self.spec.part_path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let (Some(free), Some(volume)) = (fsutil::free_space(dir), fsutil::volume_size(dir)) else {
+            return Ok(());
+        };
+        let reserve = free_space_reserve(volume);
+        let next = SPACE_STEP.min(self.cap.saturating_sub(done));
+        if free >= reserve.saturating_add(next) {
+            return Ok(());
+        }
+        self.discard();
+        Err(Error::DiskFull(format!(
+            "downloading {} stopped after {done} bytes: only {} MiB are free and {} MiB (8 MiB + 2 % of the \
+             volume) are kept for the app and the system; the partial download was deleted; free some space on \
+             the device and retry, or publish a signed release (its size is known before downloading)",
+            self.spec.url,
+            free >> 20,
+            reserve >> 20
+        )))
     }
 }

@@ -88,6 +88,7 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
     let mut change_etag = false;
     let mut framing = Framing::Exact;
     let (mut wrong_range, mut partial, mut splice, mut gzip, mut bomb) = (false, false, false, false, false);
+    let mut other_bytes = false;
     if let Some(faults) = state.faults.get_mut(path) {
         for fault in faults.iter_mut() {
             match fault {
@@ -147,6 +148,7 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
                           Accept the terms to continue</form></body></html>",
                     );
                 }
+                Fault::OtherBytes => other_bytes = true,
             }
         }
         faults.retain(|f| !matches!(f, Fault::CutAfter { times: 0, .. }));
@@ -210,6 +212,11 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
             "ETag",
             format!("\"{}-spliced\"", etag.trim_start_matches("W/").trim_matches('"')),
         );
+    }
+    if other_bytes {
+        let page = b"<html><body>This site is blocked by your network administrator.</body></html>\n";
+        plan.body = Arc::new(page.iter().copied().cycle().take(plan.body.len()).collect());
+        set_header(&mut plan.headers, "Content-Type", "application/octet-stream".into());
     }
     if status == 206 && wrong_range {
         let first = from + 7;

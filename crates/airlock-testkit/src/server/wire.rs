@@ -86,7 +86,7 @@ pub(super) fn handle(shared: &Shared, mut stream: TcpStream) {
                     reset(stream);
                     return;
                 }
-                Delivery::Endless => send_endless(shared, &mut stream, &path),
+                Delivery::Endless => send_endless(shared, &mut stream, &path, body),
                 Delivery::Silent => {}
             }
         }
@@ -179,6 +179,21 @@ fn send_body(shared: &Shared, stream: &mut TcpStream, path: &str, body: &[u8], r
     }
 }
 
+/// Sends `body`, then filler, until the client hangs up, the server stops, or 1 GiB / `MAX_SLOW` is reached.
+fn send_endless(shared: &Shared, stream: &mut TcpStream, path: &str, body: &[u8]) {
+    send_body(shared, stream, path, body, None);
+    let started = Instant::now();
+    let filler = vec![0x20u8; CHUNK];
+    let mut sent = body.len() as u64;
+    while sent < 1 << 30 && !shared.stopped() && started.elapsed() < MAX_SLOW {
+        let Ok(n) = write_all(shared, stream, &filler) else { return };
+        let mut state = shared.state();
+        *state.sent_by_path.entry(path.to_owned()).or_insert(0) += n as u64;
+        state.sent_total += n as u64;
+        sent += n as u64;
+    }
+}
+
 /// Waits until the peer closes the connection, the server stops, or `limit` passes.
 fn wait_for_close(shared: &Shared, stream: &mut TcpStream, limit: Duration) {
     let started = Instant::now();
@@ -190,18 +205,6 @@ fn wait_for_close(shared: &Shared, stream: &mut TcpStream, limit: Duration) {
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted) => {}
             Err(_) => return,
         }
-    }
-}
-
-/// Sends filler bytes until the peer goes away, the server stops, or `MAX_SLOW` passes, counting them.
-fn send_endless(shared: &Shared, stream: &mut TcpStream, path: &str) {
-    let started = Instant::now();
-    let filler = vec![0xA5u8; CHUNK];
-    while !shared.stopped() && started.elapsed() < MAX_SLOW {
-        let Ok(n) = write_all(shared, stream, &filler) else { return };
-        let mut state = shared.state();
-        *state.sent_by_path.entry(path.to_owned()).or_insert(0) += n as u64;
-        state.sent_total += n as u64;
     }
 }
 
