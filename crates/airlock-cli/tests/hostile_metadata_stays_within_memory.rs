@@ -196,8 +196,9 @@ fn hostile_metadata_is_refused_with_a_clear_error_and_the_agent_stays_under_64_m
                 (manifest.clone(), huge_payload.clone()),
             ],
             args: vec!["update".into()],
-            code: "too_large",
-            message: "bytes allowed",
+            // The channel pins the manifest's hash: more bytes than a manifest may have cannot be the pinned one.
+            code: "corrupt_in_transit",
+            message: "bytes a release manifest may have",
         },
         Case {
             name: "a signed manifest of 130 000 files",

@@ -336,11 +336,14 @@ pub fn check_pin(c: &Catalog, release: u64, envelope_bytes: &[u8]) -> Result<()>
     };
     let actual = hex::encode(Sha256::digest(envelope_bytes));
     if !actual.eq_ignore_ascii_case(pin) {
-        return Err(Error::rejected(
+        // The signed catalog names the bytes: any other bytes were spoiled or mixed up on the way (a proxy, a CDN
+        // serving files of different publishes), never the publisher's signed artifact itself.
+        return Err(Error::corrupt_in_transit(
             "pin_mismatch",
             format!(
-                "release {release} manifest hashes to {actual}, but channel \"{}\" pins {pin}: the server mixed \
-                 files from different publishes; republish the channel or purge the CDN cache",
+                "release {release} manifest as served hashes to {actual}, but channel \"{}\" pins {pin}: it was \
+                 spoiled in transit or the server mixed files from different publishes; it was discarded and will \
+                 be retried (if this persists, republish the channel or purge the CDN cache)",
                 c.channel
             ),
         ));

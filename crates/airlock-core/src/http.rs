@@ -260,7 +260,14 @@ impl Http {
         if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Err(self.status_error(url, status, resp.headers(), ""));
         }
-        let bytes = self.read_body(url, resp, max_response, cancel)?;
+        // An answer too long to be the collector's acknowledgement is not one: the events stay queued.
+        let bytes = self.read_body(url, resp, max_response, cancel).map_err(|e| match e.reject_code() {
+            Some("too_large") => Error::Network(format!(
+                "the answer from {url} is longer than the {max_response} bytes a stats collector's acknowledgement \
+                 may have (a proxy or wrong URL answered); the events stay queued and will be retried"
+            )),
+            _ => e,
+        })?;
         Ok((status.as_u16(), bytes))
     }
 
@@ -282,6 +289,21 @@ impl Http {
                 ),
             )
         };
+        // Every request asks for `identity`: an encoded body is not the document's bytes (a CDN or proxy
+        // re-encoding it), and is never decoded (a gzip bomb costs nothing).
+        if let Some(encoding) = resp.headers().get(reqwest::header::CONTENT_ENCODING)
+            && !encoding.to_str().is_ok_and(|v| v.trim().eq_ignore_ascii_case("identity"))
+        {
+            return Err(Error::corrupt_in_transit(
+                "content_encoding",
+                format!(
+                    "{url} was answered with Content-Encoding: {} although the bytes as published were asked for (a \
+                     CDN or proxy re-encodes it; configure it not to compress .json files); it was discarded and \
+                     will be retried",
+                    String::from_utf8_lossy(encoding.as_bytes())
+                ),
+            ));
+        }
         if resp.content_length().is_some_and(|len| len > max_bytes) {
             return Err(too_large());
         }

@@ -302,9 +302,7 @@ impl Agent {
     pub(crate) fn download_pinned(&self, release: u64, manifest_url: &str, cancel: &Cancel) -> Result<BundleInfo> {
         let channel = self.channel()?;
         let c = self.cached_catalog(&channel)?.ok_or_else(|| Error::Network("no catalog cached".into()))?;
-        let bytes = self.http.get_bytes(manifest_url, MAX_MANIFEST_BYTES, cancel)?;
-        self.count_fetched(bytes.len() as u64);
-        catalog::check_pin(&c, release, &bytes)?;
+        let bytes = self.fetch_pinned_manifest(&c, release, manifest_url, cancel)?;
         let offer = match self.resolve_manifest_bytes(manifest_url, &bytes) {
             Err(e) if e.reject_code() == Some("incompatible_native") => {
                 // Capgo's "breaking" signal: the release needs a newer native app (store update).
@@ -454,8 +452,7 @@ impl Agent {
             });
         };
         let manifest_url = join_url(&self.catalog_root()?, &format!("releases/{}.json", d.release))?;
-        let bytes = self.http.get_bytes(&manifest_url, MAX_MANIFEST_BYTES, cancel)?;
-        catalog::check_pin(&c, d.release, &bytes)?;
+        let bytes = self.fetch_pinned_manifest(&c, d.release, &manifest_url, cancel)?;
         let offer = self.resolve_manifest_bytes(&manifest_url, &bytes)?;
         Ok(LatestVersion {
             version: offer.version,
@@ -533,12 +530,29 @@ impl Agent {
 }
 
 impl Agent {
+    /// Fetches the manifest of `release` and checks it against the catalog's pin. The catalog signs its hash, so
+    /// whatever else arrives (cut, re-encoded, endless, another publish's file) is corrupt in transit: discarded
+    /// and retried, never remembered against the release.
+    fn fetch_pinned_manifest(&self, c: &Catalog, release: u64, url: &str, cancel: &Cancel) -> Result<Vec<u8>> {
+        let bytes = self.http.get_bytes(url, MAX_MANIFEST_BYTES, cancel).map_err(|e| match e.reject_code() {
+            Some("too_large") => Error::corrupt_in_transit(
+                "too_long",
+                format!(
+                    "{url} sent more than the {MAX_MANIFEST_BYTES} bytes a release manifest may have, so it is not \
+                     the manifest the channel pins (an endless or spoiled body); it was discarded and will be retried"
+                ),
+            ),
+            _ => e,
+        })?;
+        self.count_fetched(bytes.len() as u64);
+        catalog::check_pin(c, release, &bytes)?;
+        Ok(bytes)
+    }
+
     /// The display version of `release` read from its pinned, verified manifest: for catalogs written before pins
     /// carried the version.
     fn manifest_version(&self, c: &Catalog, release: u64, manifest_url: &str, cancel: &Cancel) -> Result<String> {
-        let bytes = self.http.get_bytes(manifest_url, MAX_MANIFEST_BYTES, cancel)?;
-        self.count_fetched(bytes.len() as u64);
-        catalog::check_pin(c, release, &bytes)?;
+        let bytes = self.fetch_pinned_manifest(c, release, manifest_url, cancel)?;
         let payload =
             envelope::verify(&bytes, RELEASE_PAYLOAD_TYPE, &self.trusted, self.config.plugin.signature_threshold)?;
         drop(bytes);

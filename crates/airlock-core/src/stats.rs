@@ -40,7 +40,7 @@ fn acknowledgement(url: &str, body: &[u8], events: usize) -> Result<Answer> {
     let not_ack = |what: &str| {
         Error::Network(format!(
             "the answer from {url} is not the stats collector's JSON acknowledgement ({what}): a captive portal, \
-             proxy or wrong statsUrl answered; the events stay queued and will be sent again"
+             proxy or wrong statsUrl answered; the events stay queued and will be retried"
         ))
     };
     let trimmed = String::from_utf8_lossy(body);

@@ -175,11 +175,20 @@ fn an_expired_catalog_installs_nothing_new_and_rolls_nothing_back() {
 }
 
 #[test]
-fn a_manifest_that_does_not_match_the_catalog_pin_is_refused() {
+fn a_manifest_that_does_not_match_the_catalog_pin_is_refused_as_corrupt_in_transit_and_not_remembered() {
     let w = world();
     release(&w, 1, ReleaseSpec::new("1.1.0", "../bundles/r1.zip"));
     put_catalog(&w, &catalog(1, T0 + 86_400_000, &[(1, sha256_hex(b"another manifest"))], vec![to(1)]), &[&w.key]);
-    refused_at(&w, "pin_mismatch", true, update);
+    let agent = w.phone.open();
+    let state = |phone: &Phone| phone.db_dump().split("\nkv\n").next().unwrap_or("").to_string();
+    let db = state(&w.phone);
+    let tree = w.phone.tree_outside_downloads();
+    let err = update(&agent).expect_err("must be refused");
+    assert!(err.is_transient() && err.transit_code() == Some("pin_mismatch"), "{err}");
+    assert!(err.to_string().contains("will be retried"), "{err}");
+    assert_eq!(state(&w.phone), db, "state changed by bytes that are not the pinned ones");
+    assert!(!w.phone.db_dump().contains("rejected:"), "bytes that are not the pinned ones are never remembered");
+    assert_eq!(w.phone.tree_outside_downloads(), tree);
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn update_survives(fault: Fault) {
     let err = agent.update(&no()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Transient, "{fault:?}: {err}");
     assert_eq!(err.kind_name(), "corrupt_in_transit", "{fault:?}: {err}");
-    assert!(err.to_string().contains("will be downloaded again"), "{fault:?}: the message says what happens: {err}");
+    assert!(err.to_string().contains("will start over"), "{fault:?}: the message says what happens: {err}");
     assert_eq!(w.bundle_dirs(), before_bundles, "{fault:?}: nothing was installed");
     assert!(remembered_rejections(&w).is_empty(), "{fault:?}: a transit fault is not remembered as a rejection");
     assert!(
