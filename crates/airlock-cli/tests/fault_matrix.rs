@@ -770,6 +770,7 @@ fn has_timestamp(s: &str) -> bool {
 }
 
 #[test]
+#[ignore = "run by scripts/test in its own phase with --nocapture, so its closing line is printed"]
 fn every_network_fault_is_transient_bounded_and_harmless_and_a_later_good_download_succeeds() {
     let seed = std::env::var("AIRLOCK_FAULT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_202);
     println!("fault matrix seed {seed} (AIRLOCK_FAULT_SEED replays)");
