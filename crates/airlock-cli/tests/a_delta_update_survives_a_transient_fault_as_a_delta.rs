@@ -261,6 +261,22 @@ fn an_object_that_does_not_match_the_signed_list_falls_back_to_the_full_bundle_i
 }
 
 /// True when the object file's content hashes to its name.
+#[test]
+fn an_object_spoiled_once_in_transit_is_fetched_again_and_the_update_stays_a_delta() {
+    let w = World::new();
+    let spoiled = &w.changed_objects[3];
+    w.server.set_fault(spoiled, Fault::OtherBytesTimes(1));
+    let info = w.download(2).expect("the delta installs");
+    w.assert_installed_as_release_2(&info);
+    assert_eq!(w.server.body_bytes_sent_for(&w.bundle2_path), 0, "the full bundle was not fetched");
+    let total = w.bytes_besides_the_manifest();
+    let delta = (CHANGED * CHANGED_SIZE) as u64;
+    println!("an object spoiled once: {total} bytes; delta {delta}; full bundle {}", w.bundle2_size);
+    assert!(total <= delta + CHANGED_SIZE as u64 + 1024, "the delta and one refetched object ({total} bytes)");
+    let (_, temporaries) = w.objects_on_disk();
+    assert!(temporaries.is_empty(), "no temporaries are left behind: {temporaries:?}");
+}
+
 fn verify_object(path: &Path) -> bool {
     let bytes = std::fs::read(path).unwrap();
     airlock_testkit::bundle::sha256_hex(&bytes) == path.file_name().unwrap().to_string_lossy()

@@ -424,7 +424,14 @@ impl Fleet {
                             self.flush(&mut p, round);
                         }
                         if p.killed_last {
-                            p.current = self.current(&p, round);
+                            let now = self.current(&p, round);
+                            // A kill after the broken bundle was applied but before its launch was printed: the
+                            // device got it all the same, and must roll back to what it ran before.
+                            if self.is_broken(&now) && !p.got_broken {
+                                p.got_broken = true;
+                                p.before_broken = p.current.clone();
+                            }
+                            p.current = now;
                         }
                     }
                 });

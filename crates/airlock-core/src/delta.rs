@@ -229,7 +229,20 @@ impl Agent {
 
     /// Fetches one object into `objects/<sha256>`, verified here against the signed entry (whatever the transport
     /// calls a mismatch); deflated when the publisher offers it. Nothing but a complete object is left behind.
+    /// Fetches and stores one object. Bytes that are not the signed ones (an object's name is its hash, so they
+    /// were spoiled on the way or by a cache) are fetched once more at once; only a second mismatch makes the
+    /// delta give way to the full bundle.
     fn fetch_object(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
+        match self.fetch_object_once(base, f, deflated, cancel) {
+            Err(e) if e.transit_code().is_some() => {
+                log::info!("{e}; fetching the object for {} once more", f.path);
+                self.fetch_object_once(base, f, deflated, cancel)
+            }
+            other => other,
+        }
+    }
+
+    fn fetch_object_once(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
         let dir = self.layout.objects();
         let target = dir.join(&f.sha256);
         // A unique temporary per fetch: concurrent installs never share a part file (objects are small; a
@@ -259,7 +272,7 @@ impl Agent {
             } else if got.size == f.size && got.sha256 == f.sha256 {
                 publish_object(&part, &target)
             } else {
-                Err(Error::rejected(
+                Err(Error::corrupt_in_transit(
                     "checksum_mismatch",
                     format!(
                         "object for {} is {} bytes with SHA-256 {}, not the signed {} bytes with {} (corrupt in \
@@ -358,20 +371,28 @@ fn publish_object(part: &Path, target: &Path) -> Result<()> {
 /// Inflates a raw-deflate object while hashing it; stores it only if size and SHA-256 match the signed entry.
 fn inflate_verified(part: &Path, target: &Path, f: &FileEntry) -> Result<()> {
     let tmp = part.with_extension("inflating");
+    let result = inflate_verified_to(part, &tmp, target, f);
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn inflate_verified_to(part: &Path, tmp: &Path, target: &Path, f: &FileEntry) -> Result<()> {
     let input = File::open(part).map_err(|e| Error::io("open object", e))?;
     let mut reader = flate2::read::DeflateDecoder::new(input).take(f.size + 1);
     let mut out = {
         use std::os::unix::fs::OpenOptionsExt;
-        fs::OpenOptions::new().write(true).create(true).truncate(true).custom_flags(fsutil::NOFOLLOW).open(&tmp)
+        fs::OpenOptions::new().write(true).create(true).truncate(true).custom_flags(fsutil::NOFOLLOW).open(tmp)
     }
     .map_err(|e| Error::io(format!("create object {}", tmp.display()), e))?;
     let mut h = Sha256::new();
     let mut n = 0u64;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let k = reader
-            .read(&mut buf)
-            .map_err(|e| Error::rejected("corrupt_object", format!("object {} does not inflate: {e}", f.sha256)))?;
+        let k = reader.read(&mut buf).map_err(|e| {
+            Error::corrupt_in_transit("corrupt_object", format!("object {} does not inflate: {e}", f.sha256))
+        })?;
         if k == 0 {
             break;
         }
@@ -381,14 +402,13 @@ fn inflate_verified(part: &Path, target: &Path, f: &FileEntry) -> Result<()> {
         out.write_all(chunk).map_err(|e| Error::io("write object", e))?;
     }
     if n != f.size || hex::encode(h.finalize()) != f.sha256 {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::rejected(
+        return Err(Error::corrupt_in_transit(
             "checksum_mismatch",
             format!("object for {} does not match the signed list (corrupt or changed on the server)", f.path),
         ));
     }
     out.sync_all().map_err(|e| Error::io("sync object", e))?;
-    fs::rename(&tmp, target).map_err(|e| Error::io("store object", e))
+    fs::rename(tmp, target).map_err(|e| Error::io("store object", e))
 }
 
 fn hash_file(path: &Path, buf: &mut [u8]) -> Option<String> {

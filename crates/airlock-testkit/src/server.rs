@@ -67,6 +67,8 @@ pub enum Fault {
     /// A middlebox page in place of the body: other bytes of the same length, sent as
     /// `application/octet-stream` (the status, length and ETag look right).
     OtherBytes,
+    /// [`Fault::OtherBytes`] for the next `times` requests only (a spoil in transit that a refetch does not meet).
+    OtherBytesTimes(u32),
 }
 
 /// One request as the server saw it.

@@ -485,7 +485,9 @@ impl Job<'_, '_> {
         self.discard();
         Error::corrupt_in_transit(
             code,
-            format!("{message}; the bytes were discarded and the download will start over from the first byte (retried at the next attempt)"),
+            format!(
+                "{message}; the bytes were discarded and the download will start over from the first byte (retried at the next attempt)"
+            ),
         )
     }
 

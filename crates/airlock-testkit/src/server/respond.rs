@@ -149,6 +149,12 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
                     );
                 }
                 Fault::OtherBytes => other_bytes = true,
+                Fault::OtherBytesTimes(times) => {
+                    if *times > 0 {
+                        *times -= 1;
+                        other_bytes = true;
+                    }
+                }
             }
         }
         faults.retain(|f| !matches!(f, Fault::CutAfter { times: 0, .. }));
