@@ -115,7 +115,7 @@ impl Error {
     }
 
     /// The stable code of bytes corrupt in transit (`checksum_mismatch`, `size_mismatch`, `too_long`,
-    /// `content_encoding`), if this is such an error.
+    /// `content_encoding`, `pin_mismatch`, `corrupt_object`), if this is such an error.
     pub fn transit_code(&self) -> Option<&'static str> {
         match self {
             Error::CorruptInTransit { code, .. } => Some(code),
