@@ -20,6 +20,7 @@ use airlock_core::release::{BundleRef, NativeRange, RELEASE_PAYLOAD_TYPE, Releas
 use airlock_core::{BundleStatus, Cancel};
 use airlock_testkit::bundle::{Dist, b64, sha256_hex};
 use airlock_testkit::server::TestServer;
+use airlock_testkit::tmpfs::Tmpfs;
 use common::Phone;
 
 const APP: &str = "com.example.app";
@@ -195,27 +196,6 @@ fn a_revoked_bundles_tree_stays_while_a_page_may_serve_it_and_goes_at_the_next_l
     assert_eq!(agent.current().unwrap().bundle.id, "builtin");
     assert_eq!(agent.current().unwrap().bundle.status, BundleStatus::Success);
     assert_ne!(r1.id, r2.id);
-}
-
-/// A tmpfs mounted for the test's lifetime.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(path: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(path).unwrap();
-        let st = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(path).status();
-        assert!(
-            st.is_ok_and(|s| s.success()),
-            "this test mounts a small tmpfs and needs root (CI runs as root): mount failed"
-        );
-        Tmpfs(path.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
 }
 
 /// Writes one file until the volume refuses a single byte more.

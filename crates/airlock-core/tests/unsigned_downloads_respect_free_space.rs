@@ -13,39 +13,12 @@ use airlock_core::install::DownloadRequest;
 use airlock_core::{Agent, Cancel, ErrorKind, ManualClock};
 use airlock_testkit::bundle::{Device, Dist, ReleaseSpec, b64, publish};
 use airlock_testkit::server::{Fault, TestServer};
+use airlock_testkit::tmpfs::{Tmpfs, device_on_tmpfs};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A tmpfs mounted for the test's lifetime.
-struct Tmpfs(PathBuf);
-
-impl Tmpfs {
-    fn mount(path: &Path, size: &str) -> Tmpfs {
-        std::fs::create_dir_all(path).unwrap();
-        let st = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(path).status();
-        assert!(
-            st.is_ok_and(|s| s.success()),
-            "this test mounts a small tmpfs and needs root (CI runs as root): mount failed"
-        );
-        Tmpfs(path.to_path_buf())
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn device_on_tmpfs(plugin: serde_json::Value, size: &str) -> (Device, Tmpfs) {
-    let mut device = Device::with_plugin(plugin);
-    let mount = Tmpfs::mount(&device.dir.path().join("small-disk"), size);
-    device.device["dataDir"] = mount.0.to_string_lossy().into_owned().into();
-    (device, mount)
-}
 
 fn open(device: &Device, sink: Arc<dyn EventSink>) -> Agent {
     Agent::open(device.config(), sink, Arc::new(ManualClock::new(common::T0))).unwrap()

@@ -4,4 +4,5 @@
 pub mod bundle;
 pub mod server;
 pub mod snapshot;
+pub mod tmpfs;
 pub mod zipcraft;
