@@ -28,6 +28,8 @@ const MAX_OBJECT_FETCHES: usize = 300;
 /// After this many attempts in a row that fetched no object for the same release (the same object failing
 /// transiently each time, e.g. a CDN edge answering 503 for it), the full bundle is tried instead.
 const MAX_STALLED_ATTEMPTS: u32 = 5;
+/// Fetches of one object whose bytes were not the signed ones before the full bundle is used instead.
+const OBJECT_TRIES: u32 = 3;
 /// State key: `{"checksum": …, "stalls": n}` for the release whose delta last failed.
 const STALLS_KEY: &str = "delta_stalls";
 
@@ -230,15 +232,18 @@ impl Agent {
     /// Fetches one object into `objects/<sha256>`, verified here against the signed entry (whatever the transport
     /// calls a mismatch); deflated when the publisher offers it. Nothing but a complete object is left behind.
     /// Fetches and stores one object. Bytes that are not the signed ones (an object's name is its hash, so they
-    /// were spoiled on the way or by a cache) are fetched once more at once; only a second mismatch makes the
-    /// delta give way to the full bundle.
+    /// were spoiled on the way or by a cache) are fetched again at once, up to [`OBJECT_TRIES`] times in all; only
+    /// then does the delta give way to the full bundle (the object on the server is not the signed one).
     fn fetch_object(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
-        match self.fetch_object_once(base, f, deflated, cancel) {
-            Err(e) if e.transit_code().is_some() => {
-                log::info!("{e}; fetching the object for {} once more", f.path);
-                self.fetch_object_once(base, f, deflated, cancel)
+        let mut tries = 1;
+        loop {
+            match self.fetch_object_once(base, f, deflated, cancel) {
+                Err(e) if e.transit_code().is_some() && tries < OBJECT_TRIES => {
+                    log::info!("{e}; fetching the object for {} again", f.path);
+                    tries += 1;
+                }
+                other => return other,
             }
-            other => other,
         }
     }
 

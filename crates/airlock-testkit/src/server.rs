@@ -262,6 +262,9 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             break;
         }
         let Ok(stream) = stream else { continue };
+        if shared.state().chaos.is_some() {
+            bound_in_flight(&stream);
+        }
         let worker_shared = shared.clone();
         let spawned =
             thread::Builder::new().name("testkit-http-conn".into()).spawn(move || wire::handle(&worker_shared, stream));
@@ -270,6 +273,25 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             workers.retain(|h| !h.is_finished());
             workers.push(handle);
         }
+    }
+}
+
+/// Loopback socket buffers absorb a whole bundle the moment it is written, so a client killed right after its
+/// request would count as having been sent everything. A small send buffer bounds the bytes in flight to what a
+/// real network holds (about a bandwidth-delay product), so the bytes counted per client are close to the bytes it
+/// received. Only in chaos mode (the fleet test counts bytes per device under SIGKILLs).
+fn bound_in_flight(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let size: libc::c_int = 32 * 1024;
+    // SAFETY: a valid socket descriptor and a correctly sized option value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_SNDBUF,
+            (&size as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
     }
 }
 
