@@ -139,3 +139,19 @@ fn a_redirect_to_a_file_url_says_the_scheme_is_not_supported() {
     assert!(!msg.contains("rejected"), "{msg}");
     assert!(w.phone.bundle_dirs().is_empty());
 }
+
+#[test]
+fn a_bundle_redirected_to_a_file_url_says_the_scheme_is_not_supported_and_installs_once_fixed() {
+    let w = world();
+    let bundle = "/com.example.app/bundles/r1.zip";
+    w.server.set_fault(bundle, Fault::Redirect("file:///etc/passwd".into()));
+    let err = update(&w).unwrap_err();
+    let msg = err.to_string();
+    assert!(err.is_transient(), "{msg}");
+    assert!(msg.contains("redirect") && msg.contains("file:///etc/passwd"), "{msg}");
+    assert!(msg.contains("unsupported scheme 'file'"), "{msg}");
+    assert!(w.phone.bundle_dirs().is_empty());
+    w.server.clear_faults(bundle);
+    update(&w).expect("the release installs once the redirect is gone");
+    assert_eq!(w.phone.bundle_dirs().len(), 1);
+}

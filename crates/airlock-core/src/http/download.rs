@@ -272,6 +272,10 @@ impl Job<'_, '_> {
             StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
                 return Ok(Step::Restart(format!("the server refused to resume {url} at byte {offset} (HTTP 416)")));
             }
+            _ if status.is_redirection() => {
+                return Err(super::policy::unfollowed_redirect(url, status.as_u16(), resp.headers())
+                    .unwrap_or_else(|| self.http.status_error(url, status, resp.headers(), &self.kept())));
+            }
             _ => return Err(self.http.status_error(url, status, resp.headers(), &self.kept())),
         };
         let length = resp.content_length();
