@@ -33,6 +33,8 @@ pub struct Agent {
     pub(crate) fetched: std::sync::atomic::AtomicU64,
     /// Facts about this app process that the automatic lifecycle needs (cold start, first check...).
     pub(crate) process: crate::lifecycle::ProcessFlags,
+    /// The bundle this process's page serves and the shared lock on its `serving/<id>.lock` (none for builtin).
+    serving: Mutex<Option<(String, Option<FileLock>)>>,
 }
 
 /// `current()`: the serving bundle and the builtin (native) version.
@@ -88,6 +90,7 @@ impl Agent {
             custom_id: Mutex::new(None),
             fetched: Default::default(),
             process: Default::default(),
+            serving: Mutex::new(None),
         })
     }
 
@@ -127,10 +130,12 @@ impl Agent {
             let ctx = BootCtx { config: &self.config, layout: &self.layout, now_ms: self.clock.now_ms() };
             let out = store.write(|tx| f(tx, &ctx))?;
             // Still under the lock: no other process can be publishing a tree or taking these objects now.
+            // This process's page now serves `out.serve`: hold its tree, let go of the one it moved away from.
+            if let Some(id) = &out.serve {
+                self.hold_serving(id);
+            }
             for dir in &out.remove {
-                if let Err(e) = fsutil::remove_path(dir) {
-                    log::warn!("could not remove {}: {e} (it will be swept at next start)", dir.display());
-                }
+                remove_unserved_tree(&self.layout, dir);
             }
             if !out.remove.is_empty() {
                 crate::delta::gc_objects(&self.layout.objects());
@@ -178,8 +183,7 @@ impl Agent {
             st.next = Some(id.to_string());
             store::save_state(c, &st)?;
             crate::lifecycle::forget_plan(c)?;
-            let mut out =
-                Outcome { value: info.clone(), events: Vec::new(), remove: Vec::new(), purge_downloads: false };
+            let mut out = Outcome::new(info.clone());
             out.events.push(Event::SetNext { bundle: info });
             Ok(out)
         })
@@ -271,7 +275,7 @@ impl Agent {
                 st.last_good = BUILTIN_ID.into();
                 store::save_state(c, &st)?;
             }
-            Ok(Outcome { value: (), events: Vec::new(), remove: vec![self.layout.bundle(id)], purge_downloads: false })
+            Ok(Outcome { remove: vec![self.layout.bundle(id)], ..Outcome::new(()) })
         })
     }
 
@@ -294,7 +298,7 @@ impl Agent {
                 }
                 None => None,
             };
-            Ok(Outcome { value, events: Vec::new(), remove: Vec::new(), purge_downloads: false })
+            Ok(Outcome::new(value))
         })
     }
 
@@ -333,6 +337,49 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Holds a shared lock on the tree this process's page serves, releasing the previous one. Best effort: a
+    /// lock that cannot be taken only weakens the protection of other processes' pages, never a launch.
+    fn hold_serving(&self, id: &str) {
+        let mut serving = self.serving.lock().unwrap_or_else(|p| p.into_inner());
+        if serving.as_ref().is_some_and(|(held, _)| held == id) {
+            return;
+        }
+        let lock = if id == BUILTIN_ID {
+            None
+        } else {
+            match FileLock::try_shared(&self.layout.serving_lock(id)) {
+                Ok(lock) => lock,
+                Err(e) => {
+                    log::warn!("could not mark bundle {id} as served by this process: {e}");
+                    None
+                }
+            }
+        };
+        *serving = Some((id.to_string(), lock));
+    }
+}
+
+/// Deletes a bundle tree unless a page of some process of the app still serves it (its `serving/<id>.lock` is
+/// held shared): then it stays, and a later launch or start-up sweep deletes it once nobody serves it. Runs
+/// under the root lock, as every taker of a serving lock does, so removing the lock file lets no one in.
+fn remove_unserved_tree(layout: &Layout, dir: &std::path::Path) {
+    let Some(id) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else { return };
+    let lock_path = layout.serving_lock(&id);
+    match FileLock::try_exclusive(&lock_path) {
+        Ok(Some(lock)) => {
+            if let Err(e) = fsutil::remove_path(dir) {
+                log::warn!("could not remove {}: {e} (it will be swept at next start)", dir.display());
+            }
+            if let Err(e) = lock.remove(&lock_path) {
+                log::warn!("could not remove {}: {e}", lock_path.display());
+            }
+        }
+        Ok(None) => log::info!("bundle {id} is still served by a page of another process: its tree stays for now"),
+        Err(e) => log::warn!("could not check whether bundle {id} is still served ({e}); its tree stays for now"),
+    }
+}
+
 /// Published trees with no live row (a crash between rename and commit, or after a delete's commit) are removed.
 /// The tree of an `error` bundle (failed, or revoked by the publisher) is kept: a page of this or another process
 /// of the app may still serve it; the next launch that moves away from it deletes it (`boot::arm`).
@@ -347,7 +394,7 @@ fn sweep_orphan_trees(store: &Store, layout: &Layout) -> Result<()> {
         });
         if !live {
             log::info!("removing orphan bundle tree {name}");
-            fsutil::remove_path(&e.path())?;
+            remove_unserved_tree(layout, &e.path());
             removed = true;
         }
     }

@@ -37,12 +37,25 @@ pub struct Outcome<T> {
     pub remove: Vec<PathBuf>,
     /// Purge partial downloads after the commit (native build changed).
     pub purge_downloads: bool,
+    /// The bundle the returned launch serves (this process's page holds its tree from now on).
+    pub serve: Option<String>,
 }
 
 impl<T> Outcome<T> {
     /// An outcome with no follow-up work.
     pub fn new(value: T) -> Self {
-        Outcome { value, events: Vec::new(), remove: Vec::new(), purge_downloads: false }
+        Outcome { value, events: Vec::new(), remove: Vec::new(), purge_downloads: false, serve: None }
+    }
+
+    /// The same follow-up work with another value.
+    pub fn with<U>(self, value: U) -> Outcome<U> {
+        Outcome {
+            value,
+            events: self.events,
+            remove: self.remove,
+            purge_downloads: self.purge_downloads,
+            serve: self.serve,
+        }
     }
 }
 
@@ -160,7 +173,7 @@ pub fn launch_with(
     }
     let launch = arm(c, ctx, &mut st, &mut out)?;
     store::save_state(c, &st)?;
-    Ok(Outcome { value: launch, events: out.events, remove: out.remove, purge_downloads: out.purge_downloads })
+    Ok(out.with(launch))
 }
 
 /// Makes `st.current` a valid tree (falling back to last good, then builtin, without counting a failure when a
@@ -170,6 +183,7 @@ pub fn launch_with(
 fn arm(c: &Connection, ctx: &BootCtx<'_>, st: &mut BootState, out: &mut Outcome<()>) -> Result<Launch> {
     let launch = choose(c, ctx, st, out)?;
     remove_failed_trees(c, ctx, &launch.bundle.id, out)?;
+    out.serve = Some(launch.bundle.id.clone());
     Ok(launch)
 }
 
@@ -419,7 +433,7 @@ pub fn notify_app_ready(c: &Connection, ctx: &BootCtx<'_>, token: &str) -> Resul
     store::queue_event(c, &event_id, ctx.now_ms, "app_launch_ready", &bundle.version, None, None)?;
     store::save_state(c, &st)?;
     out.events.push(Event::AppReady { bundle: bundle.clone(), status: "bundle reported ready".into() });
-    Ok(Outcome { value: Ready::Blessed(bundle), events: out.events, remove: out.remove, purge_downloads: false })
+    Ok(out.with(Ready::Blessed(bundle)))
 }
 
 /// Why the ready of the load in progress must not bless its bundle, if it must not: only the bundle that is still
@@ -466,5 +480,5 @@ pub fn ready_timeout(c: &Connection, ctx: &BootCtx<'_>, token: &str) -> Result<O
     roll_back(c, ctx, &mut st, &row, &reason, &mut out)?;
     let launch = arm(c, ctx, &mut st, &mut out)?;
     store::save_state(c, &st)?;
-    Ok(Outcome { value: Some(launch), events: out.events, remove: out.remove, purge_downloads: false })
+    Ok(out.with(Some(launch)))
 }

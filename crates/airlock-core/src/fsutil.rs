@@ -155,6 +155,11 @@ impl FileLock {
         Self::lock(path, libc::LOCK_EX | libc::LOCK_NB)
     }
 
+    /// A shared lock (many holders at once); `Ok(None)` while someone holds it exclusively.
+    pub fn try_shared(path: &Path) -> Result<Option<FileLock>> {
+        Self::lock(path, libc::LOCK_SH | libc::LOCK_NB)
+    }
+
     fn lock(path: &Path, op: libc::c_int) -> Result<Option<FileLock>> {
         let file = OpenOptions::new()
             .read(true)

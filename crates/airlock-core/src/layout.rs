@@ -50,6 +50,16 @@ impl Layout {
         self.root.join("objects")
     }
 
+    /// `serving/<bundle-id>.lock`: held shared by every process whose page serves that bundle's tree, so no
+    /// process deletes a tree another one's page still serves.
+    pub fn serving(&self) -> PathBuf {
+        self.root.join("serving")
+    }
+
+    pub fn serving_lock(&self, id: &str) -> PathBuf {
+        self.serving().join(format!("{id}.lock"))
+    }
+
     /// Paths of one download, keyed by a stable key (so a later attempt resumes it).
     pub fn download(&self, key: &str) -> DownloadPaths {
         let d = self.downloads();
@@ -65,7 +75,7 @@ impl Layout {
     /// `staging/`, `downloads/` or `objects/` is a symbolic link or not a directory, or whose database or root
     /// lock file is a link, naming the path: sweeps and writes through it would empty or overwrite its target.
     pub fn ensure(&self) -> Result<()> {
-        for d in [self.root.clone(), self.bundles(), self.staging(), self.downloads(), self.objects()] {
+        for d in [self.root.clone(), self.bundles(), self.staging(), self.downloads(), self.objects(), self.serving()] {
             match fs::symlink_metadata(&d) {
                 Ok(m) if m.file_type().is_symlink() => return Err(fsutil::planted_link(&d)),
                 Ok(m) if m.is_dir() => continue,
@@ -99,7 +109,7 @@ impl Layout {
     /// (the links only, never their targets: nothing the engine makes there is a link). Returns how many.
     pub fn remove_planted_links(&self) -> Result<usize> {
         let mut n = 0;
-        for d in [self.bundles(), self.staging(), self.downloads(), self.objects()] {
+        for d in [self.bundles(), self.staging(), self.downloads(), self.objects(), self.serving()] {
             let removed = fsutil::unlink_links_in(&d)?;
             for p in &removed {
                 log::warn!("removed the symbolic link {} planted in the data directory (not followed)", p.display());

@@ -70,7 +70,7 @@ fn skipped(reason: impl Into<String>) -> Result<AutoOutcome> {
 }
 
 fn with_value<T, U>(o: Outcome<T>, value: U) -> Outcome<U> {
-    Outcome { value, events: o.events, remove: o.remove, purge_downloads: o.purge_downloads }
+    o.with(value)
 }
 
 /// Delay conditions are settled at moments that satisfy neither `kill` nor `background`, so only `date` and

@@ -220,6 +220,12 @@ impl Agent {
         let text = || String::from_utf8_lossy(&answer).chars().take(200).collect::<String>();
         match status {
             200..=299 => acknowledgement(url, &answer, body.len()),
+            // Only the collector's own JSON refuses events; a proxy's or portal's page keeps them queued.
+            400 | 413 | 422 if !is_json_object(&answer) => Err(Error::Network(format!(
+                "{url} answered HTTP {status} with something that is not the stats collector's JSON ({}): a \
+                 captive portal, proxy or wrong statsUrl answered; the events stay queued and will be retried",
+                text()
+            ))),
             400 | 413 | 422 => Ok(Answer::RefusedWhole(format!(
                 "the stats collector refused a batch of {} events (HTTP {status}: {}); refused events are dropped \
                  (permanent)",
@@ -332,4 +338,9 @@ impl Agent {
             "at": iso8601(e.at_ms),
         })
     }
+}
+
+/// True when `body` is a JSON object (the shape every answer of a stats collector has).
+fn is_json_object(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, Value>>(body).is_ok()
 }

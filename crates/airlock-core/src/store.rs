@@ -141,8 +141,18 @@ impl Reserve {
         let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
         name.push("-reserve");
         let dir = db.parent().map(Path::to_path_buf).unwrap_or_default();
-        let path = dir.join(name);
-        let present = std::fs::metadata(&path).is_ok_and(|m| m.len() >= DB_RESERVE_BYTES);
+        let path = dir.join(&name);
+        // A temporary of a reserve whose writer was killed is garbage (and never followed if it is a link).
+        let mut tmp_prefix = name;
+        tmp_prefix.push(".tmp");
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.filter_map(|e| e.ok()) {
+                if e.file_name().as_encoded_bytes().starts_with(tmp_prefix.as_encoded_bytes()) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let present = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() >= DB_RESERVE_BYTES);
         Reserve { path, dir, present }
     }
 
@@ -179,7 +189,13 @@ impl Reserve {
         ));
         let res = (|| -> std::io::Result<()> {
             use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
+            use std::os::unix::fs::OpenOptionsExt;
+            // A new file, never through a link planted at its name.
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .custom_flags(crate::fsutil::NOFOLLOW)
+                .open(&tmp)?;
             let block = vec![0x5au8; 64 * 1024];
             for _ in 0..DB_RESERVE_BYTES / block.len() as u64 {
                 f.write_all(&block)?;

@@ -8,99 +8,16 @@
 
 mod common;
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use airlock_core::catalog::{CATALOG_PAYLOAD_TYPE, Catalog, ReleasePin, Rule};
-use airlock_core::envelope::{self, Signer};
-use airlock_core::release::{BundleRef, NativeRange, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
 use airlock_core::{BundleStatus, Cancel};
-use airlock_testkit::bundle::{Dist, b64, sha256_hex};
+use airlock_testkit::bundle::Dist;
 use airlock_testkit::server::TestServer;
 use airlock_testkit::tmpfs::Tmpfs;
 use common::Phone;
-
-const APP: &str = "com.example.app";
-
-struct Repo {
-    server: TestServer,
-    signer: Signer,
-    pins: RefCell<BTreeMap<String, ReleasePin>>,
-    serial: Cell<u64>,
-}
-
-impl Repo {
-    fn start() -> Repo {
-        Repo {
-            server: TestServer::start(),
-            signer: Signer::from_seed(&[9u8; 32]),
-            pins: RefCell::default(),
-            serial: Cell::new(0),
-        }
-    }
-
-    fn phone(&self, extra: serde_json::Value) -> Phone {
-        let mut plugin = serde_json::json!({
-            "catalogUrl": self.server.url("/"),
-            "trustedKeys": [b64(&self.signer.public_key())],
-        });
-        for (k, v) in extra.as_object().unwrap() {
-            plugin[k] = v.clone();
-        }
-        Phone::new(plugin)
-    }
-
-    /// Signs and serves release `n` of `dist` (full bundle and per-file objects).
-    fn release(&self, n: u64, version: &str, dist: &Dist) {
-        let zip = dist.zip();
-        self.server.put(&format!("/{APP}/bundles/{n}.zip"), zip.clone());
-        for (_, bytes) in &dist.files {
-            self.server.put(&format!("/{APP}/objects/{}", sha256_hex(bytes)), bytes.clone());
-        }
-        let manifest = ReleaseManifest {
-            spec: 1,
-            app_id: APP.into(),
-            release: n,
-            version: version.into(),
-            native: NativeRange { min: None, max: None },
-            platforms: vec![],
-            created_at: "2026-11-28T00:00:00Z".into(),
-            bundle: BundleRef {
-                url: format!("../bundles/{n}.zip"),
-                size: zip.len() as u64,
-                sha256: sha256_hex(&zip),
-                encryption: None,
-            },
-            files: dist.entries(),
-            metadata: None,
-            compressed_objects: vec![],
-        };
-        let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&self.signer]);
-        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env), version: None });
-        self.server.put(&format!("/{APP}/releases/{n}.json"), env);
-    }
-
-    /// Publishes the channel catalog: every device gets `release`; `revoked` are withdrawn.
-    fn catalog(&self, release: u64, revoked: Vec<u64>) {
-        self.serial.set(self.serial.get() + 1);
-        let c = Catalog {
-            spec: 1,
-            app_id: APP.into(),
-            channel: "production".into(),
-            serial: self.serial.get(),
-            expires_at: "2030-01-01T00:00:00Z".into(),
-            self_assign: false,
-            releases: self.pins.borrow().clone(),
-            revoked,
-            rules: vec![Rule { release: Some(release), ..Default::default() }],
-        };
-        let env = envelope::sign(CATALOG_PAYLOAD_TYPE, &serde_json::to_vec(&c).unwrap(), &[&self.signer]);
-        self.server.put(&format!("/{APP}/channels/production.json"), env);
-    }
-}
+use common::repo::Repo;
 
 /// One state column of the database, read as the test sees the file.
 fn state_column(root: &Path, column: &str) -> Option<String> {

@@ -3,123 +3,18 @@
 
 mod common;
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
-
-use airlock_core::catalog::{CATALOG_PAYLOAD_TYPE, Catalog, ReleasePin, Rule};
-use airlock_core::envelope::{self, Signer};
 use airlock_core::install::DownloadRequest;
-use airlock_core::release::{BundleRef, NativeRange, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
 use airlock_core::unpack::FileEntry;
 use airlock_core::{BundleInfo, Cancel};
-use airlock_testkit::bundle::{Dist, b64, sha256_hex};
+use airlock_testkit::bundle::{Dist, sha256_hex};
 use airlock_testkit::server::TestServer;
 use common::Phone;
-
-const APP: &str = "com.example.app";
-
-struct Repo {
-    server: TestServer,
-    signer: Signer,
-    pins: RefCell<BTreeMap<String, ReleasePin>>,
-    serial: Cell<u64>,
-}
+use common::repo::{APP, Repo};
 
 fn repo_and_phone(extra: serde_json::Value) -> (Repo, Phone) {
-    let server = TestServer::start();
-    let signer = Signer::from_seed(&[7u8; 32]);
-    let mut plugin = serde_json::json!({
-        "catalogUrl": server.url("/"),
-        "trustedKeys": [b64(&signer.public_key())],
-    });
-    for (k, v) in extra.as_object().unwrap() {
-        plugin[k] = v.clone();
-    }
-    (Repo { server, signer, pins: RefCell::default(), serial: Cell::new(0) }, Phone::new(plugin))
-}
-
-impl Repo {
-    /// Signs and serves release `n` with an arbitrary file list; `objects` are served as per-file objects.
-    /// The full bundle is served too (a normal zip of `objects`), so only the file list is unusual.
-    fn release_with_files(&self, n: u64, version: &str, files: Vec<FileEntry>, objects: &[&[u8]], zip: Vec<u8>) {
-        for o in objects {
-            self.server.put(&format!("/{APP}/objects/{}", sha256_hex(o)), o.to_vec());
-        }
-        let manifest = ReleaseManifest {
-            spec: 1,
-            app_id: APP.into(),
-            release: n,
-            version: version.into(),
-            native: NativeRange { min: None, max: None },
-            platforms: vec![],
-            created_at: "2026-11-28T00:00:00Z".into(),
-            bundle: BundleRef {
-                url: format!("../bundles/{n}.zip"),
-                size: zip.len() as u64 + 10_000_000,
-                sha256: sha256_hex(&zip),
-                encryption: None,
-            },
-            files,
-            metadata: None,
-            compressed_objects: vec![],
-        };
-        self.server.put(&format!("/{APP}/bundles/{n}.zip"), zip);
-        let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&self.signer]);
-        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env), version: None });
-        self.server.put(&format!("/{APP}/releases/{n}.json"), env);
-    }
-
-    /// A normal release of `dist` (objects and full bundle).
-    fn release(&self, n: u64, version: &str, dist: &Dist) {
-        let objects: Vec<&[u8]> = dist.files.iter().map(|(_, b)| b.as_slice()).collect();
-        let zip = dist.zip();
-        self.server.put(&format!("/{APP}/bundles/{n}.zip"), zip.clone());
-        let manifest = ReleaseManifest {
-            spec: 1,
-            app_id: APP.into(),
-            release: n,
-            version: version.into(),
-            native: NativeRange { min: None, max: None },
-            platforms: vec![],
-            created_at: "2026-11-28T00:00:00Z".into(),
-            bundle: BundleRef {
-                url: format!("../bundles/{n}.zip"),
-                size: zip.len() as u64,
-                sha256: sha256_hex(&zip),
-                encryption: None,
-            },
-            files: dist.entries(),
-            metadata: None,
-            compressed_objects: vec![],
-        };
-        for o in objects {
-            self.server.put(&format!("/{APP}/objects/{}", sha256_hex(o)), o.to_vec());
-        }
-        let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&self.signer]);
-        self.pins.borrow_mut().insert(n.to_string(), ReleasePin { sha256: sha256_hex(&env), version: None });
-        self.server.put(&format!("/{APP}/releases/{n}.json"), env);
-    }
-
-    fn catalog(&self, release: u64, revoked: Vec<u64>) {
-        self.serial.set(self.serial.get() + 1);
-        let c = Catalog {
-            spec: 1,
-            app_id: APP.into(),
-            channel: "production".into(),
-            serial: self.serial.get(),
-            expires_at: "2030-01-01T00:00:00Z".into(),
-            self_assign: false,
-            releases: self.pins.borrow().clone(),
-            revoked,
-            rules: vec![Rule { release: Some(release), ..Default::default() }],
-        };
-        let env = envelope::sign(CATALOG_PAYLOAD_TYPE, &serde_json::to_vec(&c).unwrap(), &[&self.signer]);
-        self.server.put(&format!("/{APP}/channels/production.json"), env);
-    }
-
-    fn manifest_url(&self, n: u64) -> String {
-        self.server.url(&format!("/{APP}/releases/{n}.json"))
-    }
+    let repo = Repo::start();
+    let phone = repo.phone(extra);
+    (repo, phone)
 }
 
 fn entry(path: &str, bytes: &[u8]) -> FileEntry {
@@ -141,7 +36,8 @@ fn a_dotdot_path_in_a_signed_file_list_is_refused_and_nothing_lands_outside_stag
     let index = b"<!doctype html><title>r1</title>".to_vec();
     let files = vec![entry("../../escaped.js", &evil), entry("assets/logo.svg", &svg), entry("index.html", &index)];
     let zip = Dist::from_files(&[("index.html", &index)]).zip();
-    repo.release_with_files(1, "1.0.1", files, &[&evil, &index], zip);
+    let size = zip.len() as u64 + 10_000_000;
+    repo.release_with_files(1, "1.0.1", files, &[&evil, &index], zip, size);
 
     let result = download_manifest(&agent, repo.manifest_url(1));
     if let Ok(b) = &result {
@@ -182,7 +78,7 @@ fn an_aliased_path_in_a_signed_file_list_cannot_rewrite_the_serving_bundle() {
         entry("assets/logo.svg", &svg),
         entry("index.html", &index),
     ];
-    repo.release_with_files(2, "1.0.2", files, &[&evil], Dist::small("unused").zip());
+    repo.release_with_files(2, "1.0.2", files, &[&evil], Dist::small("unused").zip(), 10_000_000);
     let r2 = download_manifest(&agent, repo.manifest_url(2));
     println!("release 2 install: {r2:?}");
 
@@ -282,28 +178,8 @@ fn a_rejected_release_is_not_downloaded_again_until_the_catalog_changes_its_pin(
     let dist = Dist::from_files(&[("index.html", b"<!doctype html><title>unique</title>"), ("x.bin", &[9u8; 50_000])]);
     // The publisher signed a zip whose tree is not its signed file list (an extra file).
     let zip = dist.with_file("extra.js", b"not in the signed list").zip();
-    let manifest = ReleaseManifest {
-        spec: 1,
-        app_id: APP.into(),
-        release: 1,
-        version: "1.0.1".into(),
-        native: NativeRange { min: None, max: None },
-        platforms: vec![],
-        created_at: "2026-11-28T00:00:00Z".into(),
-        bundle: BundleRef {
-            url: "../bundles/1.zip".into(),
-            size: zip.len() as u64,
-            sha256: sha256_hex(&zip),
-            encryption: None,
-        },
-        files: dist.entries(),
-        metadata: None,
-        compressed_objects: vec![],
-    };
-    repo.server.put(&format!("/{APP}/bundles/1.zip"), zip.clone());
-    let env = envelope::sign(RELEASE_PAYLOAD_TYPE, &serde_json::to_vec(&manifest).unwrap(), &[&repo.signer]);
-    repo.pins.borrow_mut().insert("1".into(), ReleasePin { sha256: sha256_hex(&env), version: None });
-    repo.server.put(&format!("/{APP}/releases/1.json"), env);
+    let size = zip.len() as u64;
+    repo.release_with_files(1, "1.0.1", dist.entries(), &[], zip.clone(), size);
     repo.catalog(1, vec![]);
     let e = agent.update(&Cancel::never()).unwrap_err();
     assert_eq!(e.kind(), airlock_core::ErrorKind::Rejected, "{e}");

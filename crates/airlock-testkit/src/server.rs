@@ -69,6 +69,8 @@ pub enum Fault {
     OtherBytes,
     /// [`Fault::OtherBytes`] for the next `times` requests only (a spoil in transit that a refetch does not meet).
     OtherBytesTimes(u32),
+    /// Answer with this status, content type and body (a server's own error document).
+    StatusWithBody { status: u16, content_type: String, body: Vec<u8> },
 }
 
 /// One request as the server saw it.

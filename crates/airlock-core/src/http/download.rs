@@ -388,8 +388,10 @@ impl Job<'_, '_> {
         if let Some(expected) = self.expected_sha
             && expected != sha256
             && spec.expected_size.is_none()
+            && resumed_from == 0
         {
-            // Only a checksum given by the app (no signed manifest): what the URL serves is the artifact.
+            // Only a checksum given by the app (no signed manifest), fetched whole from byte zero: what the URL
+            // serves is the artifact. (A resumed part that fails is torn or spliced: refetched from zero below.)
             return Err(self.reject(
                 "checksum_mismatch",
                 format!(

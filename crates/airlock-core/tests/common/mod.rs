@@ -1,6 +1,8 @@
 //! Shared scaffolding for the scenario tests: a device, an agent on it, and snapshots of its disk and database.
 #![allow(dead_code)]
 
+pub mod repo;
+
 use airlock_core::events::MemorySink;
 use airlock_core::{Agent, ManualClock};
 use airlock_testkit::bundle::Device;

@@ -95,6 +95,9 @@ fn decide(state: &mut State, req: &Request, path: &str, hit: u64) -> Plan {
                 Fault::Status(code) => {
                     return Plan::simple(*code, "text/plain", b"injected status");
                 }
+                Fault::StatusWithBody { status, content_type, body } => {
+                    return Plan::simple(*status, content_type, body);
+                }
                 Fault::StatusWithRetryAfter { status, retry_after_secs } => {
                     let mut plan = Plan::simple(*status, "text/plain", b"injected status");
                     plan.headers.push(("Retry-After".into(), retry_after_secs.to_string()));
