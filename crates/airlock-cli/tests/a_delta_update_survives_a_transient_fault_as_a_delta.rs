@@ -200,7 +200,7 @@ fn a_503_on_an_object_keeps_the_fetched_objects_and_the_next_attempt_fetches_onl
 }
 
 #[test]
-fn a_connection_cut_inside_an_object_is_retried_as_a_delta_and_never_costs_the_full_bundle() {
+fn a_connection_cut_inside_an_object_is_resumed_as_a_delta_and_never_costs_the_full_bundle() {
     let w = World::new();
     let middle = w.changed_objects[CHANGED / 2].clone();
     w.server.set_fault(&middle, Fault::CutAfter { bytes: 5_000, times: 1 });
@@ -212,7 +212,14 @@ fn a_connection_cut_inside_an_object_is_retried_as_a_delta_and_never_costs_the_f
     let (on_disk, temporaries) = w.objects_on_disk();
     assert!(on_disk.is_superset(&expected), "the objects fetched before the cut are kept: {on_disk:?}");
     assert!(!on_disk.contains(&middle), "the cut object is not kept as if complete");
-    assert!(temporaries.is_empty(), "the cut object's bytes were discarded: {temporaries:?}");
+    let sha = middle.rsplit('/').next().unwrap();
+    let mut kept = temporaries.clone();
+    kept.sort();
+    assert_eq!(
+        kept,
+        vec![format!("{sha}.part"), format!("{sha}.part.json")],
+        "the cut object's bytes are kept to resume"
+    );
     assert_eq!(w.bundle_versions(), vec!["1.0.1"]);
     assert!(w.queued_stats().contains(&"download_fail".to_string()), "the failure is reported");
     let first_attempt_bytes = w.bytes_besides_the_manifest();
@@ -227,11 +234,10 @@ fn a_connection_cut_inside_an_object_is_retried_as_a_delta_and_never_costs_the_f
     let total = first_attempt_bytes + w.bytes_besides_the_manifest();
     let delta = (CHANGED * CHANGED_SIZE) as u64;
     println!("cut inside an object: {total} bytes over two attempts; delta {delta}; full bundle {}", w.bundle2_size);
-    assert!(
-        total <= delta + 5_000,
-        "the delta and the cut object's 5000 bytes, not the full bundle ({})",
-        w.bundle2_size
-    );
+    assert!(total <= delta + 1024, "the delta once: the cut object resumes where it was cut ({total} bytes)");
+    let range = w.server.requests().into_iter().find(|r| r.path == middle).and_then(|r| r.range);
+    assert_eq!(range.as_deref(), Some("bytes=5000-"), "the cut object resumed with a Range request");
+    assert!(w.objects_on_disk().1.is_empty(), "no temporaries are left once the delta is installed");
 }
 
 #[test]

@@ -250,19 +250,28 @@ impl Agent {
     fn fetch_object_once(&self, base: &str, f: &FileEntry, deflated: bool, cancel: &Cancel) -> Result<()> {
         let dir = self.layout.objects();
         let target = dir.join(&f.sha256);
-        // A unique temporary per fetch: concurrent installs never share a part file (objects are small; a
-        // cut fetch is simply fetched again).
-        let unique = fsutil::random_id(8)?;
-        let part = dir.join(format!("{}.{unique}.part", f.sha256));
-        let sidecar = dir.join(format!("{}.{unique}.json", f.sha256));
         let name = if deflated { format!("{}.deflate", f.sha256) } else { f.sha256.clone() };
+        // One resumable part per object: a cut fetch resumes at the next attempt (Range + If-Range, as bundles
+        // do). Its lock keeps two installs (two processes of the app) from writing the same part; the holder
+        // unlinks it (takers re-check the inode), so lock files never accumulate.
+        let part = dir.join(format!("{name}.part"));
+        let sidecar = dir.join(format!("{name}.part.json"));
+        let lock_path = dir.join(format!("{name}.lock"));
+        let Some(lock) = fsutil::FileLock::try_exclusive_current(&lock_path)? else {
+            return Err(Error::Network(format!(
+                "the object for {} is being fetched by another process of the app; will retry",
+                f.path
+            )));
+        };
         let url = join_url(base, &name)?;
         let spec = DownloadSpec {
             url: &url,
             part_path: &part,
             sidecar_path: &sidecar,
-            expected_sha256: None,
-            expected_size: None,
+            // A raw object is its signed bytes: the transfer checks them (and refetches a resumed part that fails
+            // from zero). A deflated one is checked once inflated.
+            expected_sha256: (!deflated).then_some(f.sha256.as_str()),
+            expected_size: (!deflated).then_some(f.size),
             max_bytes: if deflated { f.size.saturating_add(f.size / 8).saturating_add(64 * 1024) } else { f.size },
         };
         let got = self.http.download(&spec, cancel, &mut |_, _| {});
@@ -287,8 +296,16 @@ impl Agent {
                 ))
             }
         });
-        let _ = fsutil::remove_path(&sidecar);
-        let _ = fsutil::remove_path(&part);
+        // Keep a part only when it holds bytes to resume from after a transient failure.
+        let resumable =
+            matches!(&result, Err(e) if e.is_transient() || matches!(e, Error::Cancelled)) && file_len(&part) > 0;
+        if !resumable {
+            let _ = fsutil::remove_path(&sidecar);
+            let _ = fsutil::remove_path(&part);
+        }
+        if let Err(e) = lock.remove(&lock_path) {
+            log::warn!("could not remove {}: {e}", lock_path.display());
+        }
         result
     }
 }
@@ -458,6 +475,10 @@ pub(crate) fn sweep_objects(objects: &Path) {
             let _ = fs::remove_file(e.path());
         }
     }
+}
+
+fn file_len(path: &Path) -> u64 {
+    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 /// File age by the file system's own clock (not the injected one: mtimes are wall-clock time).

@@ -284,7 +284,7 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
 /// received. Only in chaos mode (the fleet test counts bytes per device under SIGKILLs).
 fn bound_in_flight(stream: &TcpStream) {
     use std::os::fd::AsRawFd;
-    let size: libc::c_int = 32 * 1024;
+    let size: libc::c_int = 8 * 1024;
     // SAFETY: a valid socket descriptor and a correctly sized option value.
     unsafe {
         libc::setsockopt(
