@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::respond::{Delivery, Framing, Plan};
+use super::respond::{Delivery, Plan};
 use super::{State, TestServer, normalize};
 
 /// Chaos settings (see [`TestServer::set_chaos`]).
@@ -137,14 +137,7 @@ pub(super) fn spoil(state: &mut State, method: &str, path: &str, hit: u64, plan:
         _ => Spoil::CaptivePortal,
     };
     *chaos.spoiled.entry(kind).or_insert(0) += 1;
-    let text = |status: u16, content_type: &str, body: &[u8]| Plan {
-        status,
-        headers: vec![("Content-Type".into(), content_type.into())],
-        body: Arc::new(body.to_vec()),
-        range: (0, body.len()),
-        delivery: Delivery::Full,
-        framing: Framing::Exact,
-    };
+    let text = Plan::simple;
     match kind {
         Spoil::ResetMidBody => Plan { delivery: Delivery::Cut(mix(h ^ 0x51) % len), ..plan },
         Spoil::Unavailable => text(503, "text/plain", b"chaos: service unavailable"),

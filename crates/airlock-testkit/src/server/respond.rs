@@ -44,7 +44,7 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    fn simple(status: u16, content_type: &str, body: &[u8]) -> Plan {
+    pub(super) fn simple(status: u16, content_type: &str, body: &[u8]) -> Plan {
         Plan {
             status,
             headers: vec![("Content-Type".into(), content_type.into())],
