@@ -36,12 +36,7 @@ fn a_ready_for_a_bundle_revoked_while_it_was_booting_blesses_nothing_and_reset_g
     let phone = repo.phone(serde_json::json!({}));
     let root = phone.device.root();
     let agent = phone.open();
-    repo.release(1, "1.0.1", &Dist::small("r1"));
-    repo.catalog(1, vec![]);
-    let r1 = agent.update(&Cancel::never()).unwrap().expect("release 1 installs");
-    let l = agent.launch().unwrap();
-    assert_eq!(l.bundle.id, r1.id);
-    agent.notify_app_ready(&l.token).unwrap();
+    let r1 = repo.ship(&agent, 1, "1.0.1");
 
     repo.release(2, "1.0.2", &Dist::small("r2"));
     repo.catalog(2, vec![]);
@@ -72,17 +67,8 @@ fn a_revoked_bundles_tree_stays_while_a_page_may_serve_it_and_goes_at_the_next_l
     let phone = repo.phone(serde_json::json!({}));
     let root = phone.device.root();
     let agent = phone.open();
-    repo.release(1, "1.0.1", &Dist::small("r1"));
-    repo.catalog(1, vec![]);
-    let r1 = agent.update(&Cancel::never()).unwrap().expect("release 1 installs");
-    let l = agent.launch().unwrap();
-    agent.notify_app_ready(&l.token).unwrap();
-    repo.release(2, "1.0.2", &Dist::small("r2"));
-    repo.catalog(2, vec![]);
-    let r2 = agent.update(&Cancel::never()).unwrap().expect("release 2 installs");
-    let l = agent.launch().unwrap();
-    assert_eq!(l.bundle.id, r2.id);
-    agent.notify_app_ready(&l.token).unwrap();
+    let r1 = repo.ship(&agent, 1, "1.0.1");
+    let r2 = repo.ship(&agent, 2, "1.0.2");
     let tree = phone.device.root().join("bundles").join(&r2.id);
     let serving: Vec<u8> = std::fs::read(tree.join("app.js")).unwrap();
 

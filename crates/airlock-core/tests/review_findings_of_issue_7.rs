@@ -95,12 +95,7 @@ fn a_launch_in_another_process_never_deletes_the_tree_a_live_page_still_serves()
     let repo = Repo::start();
     let phone = repo.phone(json!({}));
     let agent = phone.open();
-    repo.release(1, "1.0.1", &Dist::small("r1"));
-    repo.catalog(1, vec![]);
-    let r1 = agent.update(&Cancel::never()).unwrap().expect("release 1 installs");
-    let l = agent.launch().unwrap();
-    assert_eq!(l.bundle.id, r1.id);
-    agent.notify_app_ready(&l.token).unwrap();
+    let r1 = repo.ship(&agent, 1, "1.0.1");
     let tree = phone.device.root().join("bundles").join(&r1.id);
 
     // This process's page serves release 1 when the publisher revokes it.

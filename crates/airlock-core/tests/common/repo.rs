@@ -8,6 +8,7 @@ use airlock_core::catalog::{CATALOG_PAYLOAD_TYPE, Catalog, ReleasePin, Rule};
 use airlock_core::envelope::{self, Signer};
 use airlock_core::release::{BundleRef, NativeRange, RELEASE_PAYLOAD_TYPE, ReleaseManifest};
 use airlock_core::unpack::FileEntry;
+use airlock_core::{Agent, BundleInfo, Cancel};
 use airlock_testkit::bundle::{Dist, b64, sha256_hex};
 use airlock_testkit::server::TestServer;
 
@@ -106,6 +107,18 @@ impl Repo {
         };
         let env = envelope::sign(CATALOG_PAYLOAD_TYPE, &serde_json::to_vec(&c).unwrap(), &[&self.signer]);
         self.server.put(&format!("/{APP}/channels/production.json"), env);
+    }
+
+    /// Publishes release `n` (`Dist::small("r<n>")`) to every device, then has `agent` update, launch it and call
+    /// ready, as a healthy app does; returns the installed bundle.
+    pub fn ship(&self, agent: &Agent, n: u64, version: &str) -> BundleInfo {
+        self.release(n, version, &Dist::small(&format!("r{n}")));
+        self.catalog(n, vec![]);
+        let info = agent.update(&Cancel::never()).unwrap().expect("the release installs");
+        let l = agent.launch().unwrap();
+        assert_eq!(l.bundle.id, info.id, "the launch serves the new release");
+        agent.notify_app_ready(&l.token).unwrap();
+        info
     }
 
     pub fn manifest_url(&self, n: u64) -> String {
